@@ -1,0 +1,26 @@
+"""hdlimits — exact high-dimensional risk curves of streaming optimizers, checked against simulation.
+
+Conventions (binding, see CONVENTIONS.md of the project): data ``x ~ N(0, K)`` in dimension d, labels
+``y = ⟨x, θ*⟩ + ε``; every optimizer steps ``θ ← θ − (γ(t)/d)·u`` and time is ``t = steps/d``; the risk
+is ``½ E[(⟨x,θ⟩ − y)²] = ½(eᵀKe + E ε²)`` with ``e = θ − θ*``, the excess risk ``½ eᵀKe``.
+
+Quick use::
+
+    import numpy as np, hdlimits as hd
+    prob = hd.Problem.power_law(d=2000, alpha=0.8, beta=1.0, noise=hd.noise.gaussian(0.3), seed=0)
+    opt = hd.SGD(lr=1.2)
+    theory = hd.predict_risk(prob, opt, t=np.linspace(0, 20, 201))
+    sim = hd.simulate(prob, opt, t=theory.t, runs=8, seed=1)
+    print(hd.compare(theory, sim))
+"""
+from . import noise, schedules
+from .optimizers import SGD, PreconditionedSGD
+from .predict import predict_risk
+from .problem import Problem
+from .results import RiskCurve, SimulationResult
+from .sim import simulate
+
+__version__ = "0.1.0"
+
+__all__ = ["Problem", "SGD", "PreconditionedSGD", "predict_risk", "simulate", "noise", "schedules",
+           "RiskCurve", "SimulationResult"]

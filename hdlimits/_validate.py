@@ -1,0 +1,101 @@
+"""Input checks shared by the public constructors.
+
+Every failed check raises ``ValueError`` naming the parameter and the allowed range, so that a user
+reading the message knows what to change.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def real(name: str, value, *, low=None, high=None, low_open=False, high_open=False) -> float:
+    """Return ``value`` as a finite float, checking ``low ≤ value ≤ high`` (or strict when open)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    lo_s = "(" if low_open else "["
+    hi_s = ")" if high_open else "]"
+    rng = f"{lo_s}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi_s}"
+    if low is not None and (x < low or (low_open and x == low)):
+        raise ValueError(f"{name} must lie in {rng}, got {x!r}")
+    if high is not None and (x > high or (high_open and x == high)):
+        raise ValueError(f"{name} must lie in {rng}, got {x!r}")
+    return x
+
+
+def positive(name: str, value) -> float:
+    return real(name, value, low=0.0, low_open=True)
+
+
+def nonnegative(name: str, value) -> float:
+    return real(name, value, low=0.0)
+
+
+def integer(name: str, value, *, low: int = 1, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
+    v = int(value)
+    if v < low or (high is not None and v > high):
+        hi = "" if high is None else f" and ≤ {high}"
+        raise ValueError(f"{name} must be an integer ≥ {low}{hi}, got {v}")
+    return v
+
+
+def vector(name: str, value, *, size: int | None = None, nonnegative: bool = False,
+           positive: bool = False) -> np.ndarray:
+    """A finite 1-D float64 array (copied), optionally of a given size and sign."""
+    try:
+        a = np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a 1-D array of real numbers") from None
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if size is not None and a.size != size:
+        raise ValueError(f"{name} must have length {size} (the dimension d), got {a.size}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must contain only finite values")
+    if positive and np.any(a <= 0):
+        raise ValueError(f"{name} must be > 0 entrywise (range (0, inf)), min is {a.min()!r}")
+    if nonnegative and np.any(a < 0):
+        raise ValueError(f"{name} must be ≥ 0 entrywise (range [0, inf)), min is {a.min()!r}")
+    a.setflags(write=False)
+    return a
+
+
+def symmetric_psd(name: str, value, *, size: int | None = None, definite: bool = False,
+                  rtol: float = 1e-10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check a symmetric positive (semi-)definite matrix; return ``(M, eigenvalues, eigenvectors)``."""
+    try:
+        m = np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a square matrix of real numbers") from None
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"{name} must be a square 2-D matrix, got shape {m.shape}")
+    if size is not None and m.shape[0] != size:
+        raise ValueError(f"{name} must be {size}×{size} (the dimension d), got {m.shape}")
+    if not np.all(np.isfinite(m)):
+        raise ValueError(f"{name} must contain only finite values")
+    scale = max(np.abs(m).max(), 1e-300)
+    if np.abs(m - m.T).max() > 1e-10 * scale:
+        raise ValueError(f"{name} must be symmetric (max |M - Mᵀ| = {np.abs(m - m.T).max():.3g})")
+    m = 0.5 * (m + m.T)
+    lam, vec = np.linalg.eigh(m)
+    tol = rtol * max(abs(lam).max(), 1e-300) * m.shape[0]
+    if lam.min() < -tol:
+        raise ValueError(f"{name} must be positive semi-definite (eigenvalues in [0, inf)), "
+                         f"smallest eigenvalue is {lam.min():.3g}")
+    if definite and lam.min() <= tol:
+        raise ValueError(f"{name} must be positive definite (eigenvalues in (0, inf)), "
+                         f"smallest eigenvalue is {lam.min():.3g}")
+    lam = np.clip(lam, 0.0, None)
+    return m, lam, vec

@@ -1,0 +1,412 @@
+"""Numba integrator for the generic mode system (see :mod:`hdlimits.limits.modes`).
+
+Scheme: exponential collocation in each mode's own clock.
+Over a step ``[t, t+h]`` with nodes ``s = 0, h/2, h`` the per-mode rate is
+``ρ_i(s) = κ_i A(s) − κ_i² H(s)/d`` with the scalars ``A = 2γa(P)``, ``H = hγ²``; both are interpolated
+quadratically through the nodes and integrated exactly, which gives each mode its clock
+``φ_i(s) = ∫ρ_i``. In the clock variable the equation is ``dD_i/dφ = −D_i + G_i`` with the forcing per
+unit clock ``G_i = γ b(P) w_i / (d (2κ_i a − hγκ_i²/d))``; ``G_i`` is interpolated quadratically in the
+clock through the three nodes and the convolution with ``e^{−φ}`` is done in closed form with the
+φ-functions ``φ_k(z) = Σ z^n/(n+k)!``. Stiff modes are therefore exact whatever the step, and the only
+approximation is the smoothness of scalar functions of time; the unknown node values ``P(h/2), P(h)``
+are found by a scalar Newton solve (the per-mode work is linear in the node values of ``b``).
+The local error is estimated by the difference with a cubic interpolant that also uses the previous
+node; steps grow geometrically when the solution is smooth, so long horizons cost O(log t) steps.
+"""
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from ..schedules import evaluate
+
+OK, DIVERGED, STEP_FAILED = 0, 1, 2
+
+
+_NSER = 22
+_INV_FACT4 = np.array([1.0 / math.factorial(n + 4) for n in range(_NSER)])
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _phi4(z, out):
+    """out[0..4] = e^z, φ1(z) .. φ4(z), with φ_k(z) = Σ_n z^n/(n+k)!.
+
+    |z| < 2: a Horner series for φ4 and the stable upward recurrence φ_k = z φ_{k+1} + 1/k!;
+    otherwise the closed forms from e^z (no cancellation worth a digit there).
+    """
+    if abs(z) < 2.0:
+        acc = 0.0
+        for n in range(_NSER - 1, -1, -1):
+            acc = acc * z + _INV_FACT4[n]
+        out[4] = acc
+        out[3] = z * acc + 1.0 / 6.0
+        out[2] = z * out[3] + 0.5
+        out[1] = z * out[2] + 1.0
+        out[0] = z * out[1] + 1.0
+    else:
+        ez = math.exp(z)
+        out[0] = ez
+        out[1] = (ez - 1.0) / z
+        out[2] = (out[1] - 1.0) / z
+        out[3] = (out[2] - 0.5) / z
+        out[4] = (out[3] - 1.0 / 6.0) / z
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _lagrange_weights(nodes, n, phi2, theta_e, ph, coef, out):
+    """Weights ``out[j] = ∫_0^{θe} e^{−φ2(θe−θ)} L_j(θ) φ2 dθ`` for the Lagrange basis on ``nodes[:n]``.
+
+    ``ph`` must hold the φ-functions at ``z = −φ2·θe`` (see :func:`_phi4`); ``coef`` is scratch.
+    """
+    # J_m = ∫_0^1 e^{z(1−η)} η^m dη = m! φ_{m+1}(z)
+    J0 = ph[1]
+    J1 = ph[2]
+    J2 = 2.0 * ph[3]
+    J3 = 6.0 * ph[4]
+    te = theta_e
+    for j in range(n):
+        # monomial coefficients of Π_{k≠j} (θ − x_k) / (x_j − x_k)
+        for m in range(n):
+            coef[m] = 0.0
+        coef[0] = 1.0
+        deg = 0
+        den = 1.0
+        for k in range(n):
+            if k == j:
+                continue
+            xk = nodes[k]
+            for m in range(deg + 1, 0, -1):
+                coef[m] = coef[m - 1] - xk * coef[m]
+            coef[0] = -xk * coef[0]
+            deg += 1
+            den *= nodes[j] - xk
+        s = coef[0] * J0 + coef[1] * te * J1
+        if n > 2:
+            s += coef[2] * te * te * J2
+        if n > 3:
+            s += coef[3] * te * te * te * J3
+        out[j] = phi2 * te * s / den
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _quad_integral(f0, f1, f2, h, sig):
+    """∫_0^{σh} of the quadratic through (0, f0), (h/2, f1), (h, f2)."""
+    s2 = sig * sig
+    s3 = s2 * sig
+    return h * (f0 * (sig - 1.5 * s2 + 2.0 * s3 / 3.0) + f1 * (2.0 * s2 - 4.0 * s3 / 3.0)
+                + f2 * (-0.5 * s2 + 2.0 * s3 / 3.0))
+
+
+@nb.njit(cache=True, nogil=True)
+def _mode_pass(kappa, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, Up, Vp, gam_m, a_m,
+               h, store, E2, GW, S, Scub, Slin):
+    """One pass over the modes for fixed node scalars.
+
+    Fills ``S[k, j]`` (k = 0: node h/2, k = 1: node h; j = forcing node 0, 1, 2) with
+    ``Σ_i κ_i g_ij W^{(k)}_ij`` where ``G_ij = b_j g_ij``, and returns the free decays
+    ``(c_mid, c_end)``. ``Scub`` (j = −1..2) and ``Slin`` (j = 0, 2) are the same end-of-step sums for
+    the cubic and linear interpolants (error estimates). With ``store``, per-mode end weights go to
+    ``E2`` and ``GW`` (for the state update).
+    """
+    n = kappa.size
+    nodes = np.empty(4)
+    ph = np.empty(5)
+    ph1 = np.empty(5)
+    coef = np.empty(4)
+    wq = np.empty(4)
+    wc = np.empty(4)
+    g = np.empty(4)
+    for k in range(2):
+        for j in range(3):
+            S[k, j] = 0.0
+    for j in range(4):
+        Scub[j] = 0.0
+    Slin[0] = 0.0
+    Slin[1] = 0.0
+    c_mid = 0.0
+    c_end = 0.0
+    for i in range(n):
+        ka = kappa[i]
+        phi1 = ka * U1 - ka * ka * V1 / d
+        phi2 = ka * U2 - ka * ka * V2 / d
+        zero_rate = ka == 0.0 or phi2 == 0.0
+        if not zero_rate:
+            for j in range(3):
+                den = 2.0 * ka * aval[j] - curv * gam[j] * ka * ka / d
+                if den == 0.0:
+                    zero_rate = True
+                    break
+                g[j] = gam[j] * w[i] / (d * den)
+        if zero_rate:
+            # no decay: D grows by w ∫ γ² b / d (Simpson); contributes nothing to P when κ = 0
+            if store:
+                E2[i] = 1.0
+                for j in range(3):
+                    GW[i, j] = w[i] * gam[j] * gam[j] / d * h * (1.0 if j != 1 else 4.0) / 6.0
+            continue
+        _phi4(-phi1, ph1)
+        _phi4(-phi2, ph)
+        e1 = ph1[0]
+        e2 = ph[0]
+        c_mid += ka * e1 * D0[i]
+        c_end += ka * e2 * D0[i]
+        c = phi1 / phi2
+        nodes[0] = 0.0
+        nodes[1] = c
+        nodes[2] = 1.0
+        # end of step, quadratic
+        _lagrange_weights(nodes, 3, phi2, 1.0, ph, coef, wq)
+        for j in range(3):
+            S[1, j] += ka * g[j] * wq[j]
+        if store:
+            E2[i] = e2
+            for j in range(3):
+                GW[i, j] = g[j] * wq[j]
+        # midpoint, quadratic
+        _lagrange_weights(nodes, 3, phi2, c, ph1, coef, wc)
+        for j in range(3):
+            S[0, j] += ka * g[j] * wc[j]
+        # linear estimate (nodes 0 and 1 in θ)
+        Slin[0] += ka * g[0] * phi2 * (ph[1] - ph[2])
+        Slin[1] += ka * g[2] * phi2 * ph[2]
+        if has_prev:
+            phip = ka * Up - ka * ka * Vp / d
+            denm = 2.0 * ka * a_m - curv * gam_m * ka * ka / d
+            gm = gam_m * w[i] / (d * denm) if denm != 0.0 else 0.0
+            nodes[0] = -phip / phi2
+            nodes[1] = 0.0
+            nodes[2] = c
+            nodes[3] = 1.0
+            _lagrange_weights(nodes, 4, phi2, 1.0, ph, coef, wq)
+            Scub[0] += ka * gm * wq[0]
+            for j in range(3):
+                Scub[j + 1] += ka * g[j] * wq[j + 1]
+    return c_mid, c_end
+
+
+@nb.njit(cache=True, nogil=True)
+def _dense_state(kappa, w, D0, d, curv, gam, aval, bval, h, sig, out):
+    """Per-mode state at ``t + σh`` inside an accepted step (same interpolants as the step)."""
+    n = kappa.size
+    A0, A1, A2 = 2 * gam[0] * aval[0], 2 * gam[1] * aval[1], 2 * gam[2] * aval[2]
+    H0, H1, H2 = curv * gam[0] ** 2, curv * gam[1] ** 2, curv * gam[2] ** 2
+    U1 = _quad_integral(A0, A1, A2, h, 0.5)
+    U2 = _quad_integral(A0, A1, A2, h, 1.0)
+    Us = _quad_integral(A0, A1, A2, h, sig)
+    V1 = _quad_integral(H0, H1, H2, h, 0.5)
+    V2 = _quad_integral(H0, H1, H2, h, 1.0)
+    Vs = _quad_integral(H0, H1, H2, h, sig)
+    nodes = np.empty(3)
+    ph = np.empty(5)
+    coef = np.empty(3)
+    wq = np.empty(3)
+    for i in range(n):
+        ka = kappa[i]
+        phi1 = ka * U1 - ka * ka * V1 / d
+        phi2 = ka * U2 - ka * ka * V2 / d
+        phis = ka * Us - ka * ka * Vs / d
+        ok = ka != 0.0 and phi2 != 0.0
+        g0 = g1 = g2 = 0.0
+        if ok:
+            dens0 = 2.0 * ka * aval[0] - curv * gam[0] * ka * ka / d
+            dens1 = 2.0 * ka * aval[1] - curv * gam[1] * ka * ka / d
+            dens2 = 2.0 * ka * aval[2] - curv * gam[2] * ka * ka / d
+            ok = dens0 != 0.0 and dens1 != 0.0 and dens2 != 0.0
+            if ok:
+                g0 = gam[0] * w[i] * bval[0] / (d * dens0)
+                g1 = gam[1] * w[i] * bval[1] / (d * dens1)
+                g2 = gam[2] * w[i] * bval[2] / (d * dens2)
+        if not ok:
+            f0 = w[i] * gam[0] ** 2 * bval[0] / d
+            f1 = w[i] * gam[1] ** 2 * bval[1] / d
+            f2 = w[i] * gam[2] ** 2 * bval[2] / d
+            out[i] = D0[i] + _quad_integral(f0, f1, f2, h, sig)
+            continue
+        nodes[0] = 0.0
+        nodes[1] = phi1 / phi2
+        nodes[2] = 1.0
+        _phi4(-phis, ph)
+        _lagrange_weights(nodes, 3, phi2, phis / phi2, ph, coef, wq)
+        out[i] = ph[0] * D0[i] + g0 * wq[0] + g1 * wq[1] + g2 * wq[2]
+
+
+@nb.njit(cache=True, nogil=True)
+def _solve_nodes(c_mid, c_end, S, b0, P1, P2, b_func, cpar):
+    """Newton solve of ``P_k = c_k + b0 S_k0 + b(P1) S_k1 + b(P2) S_k2`` (k = mid, end)."""
+    for _ in range(50):
+        b1 = b_func(P1, cpar)
+        b2 = b_func(P2, cpar)
+        F1 = P1 - c_mid - b0 * S[0, 0] - b1 * S[0, 1] - b2 * S[0, 2]
+        F2 = P2 - c_end - b0 * S[1, 0] - b1 * S[1, 1] - b2 * S[1, 2]
+        e1 = 1e-7 * (abs(P1) + 1e-300)
+        e2 = 1e-7 * (abs(P2) + 1e-300)
+        db1 = (b_func(P1 + e1, cpar) - b_func(P1 - e1, cpar)) / (2 * e1) if P1 > e1 else \
+            (b_func(P1 + e1, cpar) - b1) / e1
+        db2 = (b_func(P2 + e2, cpar) - b_func(P2 - e2, cpar)) / (2 * e2) if P2 > e2 else \
+            (b_func(P2 + e2, cpar) - b2) / e2
+        j11 = 1.0 - db1 * S[0, 1]
+        j12 = -db2 * S[0, 2]
+        j21 = -db1 * S[1, 1]
+        j22 = 1.0 - db2 * S[1, 2]
+        det = j11 * j22 - j12 * j21
+        if det == 0.0 or not math.isfinite(det):
+            return P1, P2, False
+        d1 = (F1 * j22 - F2 * j12) / det
+        d2 = (j11 * F2 - j21 * F1) / det
+        P1 -= d1
+        P2 -= d2
+        if not (math.isfinite(P1) and math.isfinite(P2)):
+            return P1, P2, False
+        if abs(d1) <= 1e-14 * abs(P1) + 1e-300 and abs(d2) <= 1e-14 * abs(P2) + 1e-300:
+            return P1, P2, True
+    return P1, P2, True
+
+
+@nb.njit(cache=True, nogil=True)
+def integrate(kappa, w, D_init, d, curv, s_kind, s_par, a_func, b_func, cpar, a_const,
+              t_out, breaks, rtol, atol, h_init, div_threshold, max_steps, store_modes):
+    """Integrate the mode system; return ``(P_out, D_out, status, t_status, n_steps, n_rejected)``.
+
+    ``t_out`` sorted, ≥ 0. ``breaks``: times where the schedule has kinks or jumps (steps stop there).
+    ``status``: 0 ok, 1 diverged (P above ``div_threshold`` or not finite), 2 step size underflow.
+    """
+    n = kappa.size
+    n_out = t_out.size
+    P_out = np.full(n_out, np.inf)
+    D_out = np.zeros((n_out if store_modes else 0, n))
+    D = D_init.copy()
+    Dn = np.empty(n)
+    E2 = np.empty(n)
+    GW = np.empty((n, 3))
+    S = np.empty((2, 3))
+    Scub = np.empty(4)
+    Slin = np.empty(2)
+    gam = np.empty(3)
+    aval = np.empty(3)
+    bval = np.empty(3)
+    P = 0.0
+    for i in range(n):
+        P += kappa[i] * D[i]
+    t = 0.0
+    io = 0
+    while io < n_out and t_out[io] <= 0.0:
+        P_out[io] = P
+        if store_modes:
+            D_out[io, :] = D
+        io += 1
+    if io == n_out:
+        return P_out, D_out, OK, 0.0, 0, 0
+    t_end = t_out[n_out - 1]
+    ib = 0
+    h = h_init
+    has_prev = False
+    Up = Vp = gam_m = a_m = b_m = 0.0
+    n_steps = 0
+    n_rej = 0
+    P1 = P
+    P2 = P
+    slope = 0.0
+    while t < t_end:
+        if n_steps + n_rej >= max_steps:
+            return P_out, D_out, STEP_FAILED, t, n_steps, n_rej
+        while ib < breaks.size and breaks[ib] <= t * (1 + 1e-14) + 1e-300:
+            ib += 1
+        h = min(h, t_end - t)
+        if ib < breaks.size:
+            h = min(h, breaks[ib] - t)
+        tiny = 1e-13 * max(1.0, t + h)
+        gam[0] = evaluate(s_kind, s_par, t + tiny)
+        gam[1] = evaluate(s_kind, s_par, t + 0.5 * h)
+        gam[2] = evaluate(s_kind, s_par, t + h - tiny)
+        aval[0] = a_func(P, cpar)
+        bval[0] = b_func(P, cpar)
+        # predictor for the node values
+        P1 = P + 0.5 * h * slope
+        P2 = P + h * slope
+        if P1 < 0.0 or P2 < 0.0:
+            P1 = P
+            P2 = P
+        ok = True
+        for it in range(30):
+            aval[1] = a_func(P1, cpar)
+            aval[2] = a_func(P2, cpar)
+            A0, A1, A2 = 2 * gam[0] * aval[0], 2 * gam[1] * aval[1], 2 * gam[2] * aval[2]
+            H0, H1, H2 = curv * gam[0] ** 2, curv * gam[1] ** 2, curv * gam[2] ** 2
+            U1 = _quad_integral(A0, A1, A2, h, 0.5)
+            U2 = _quad_integral(A0, A1, A2, h, 1.0)
+            V1 = _quad_integral(H0, H1, H2, h, 0.5)
+            V2 = _quad_integral(H0, H1, H2, h, 1.0)
+            c_mid, c_end = _mode_pass(kappa, w, D, d, curv, gam, aval, U1, U2, V1, V2, has_prev,
+                                      Up, Vp, gam_m, a_m, h, True, E2, GW, S, Scub, Slin)
+            P1n, P2n, ok = _solve_nodes(c_mid, c_end, S, bval[0], P1, P2, b_func, cpar)
+            if not ok:
+                break
+            conv = abs(P1n - P1) <= 1e-13 * abs(P1n) + 1e-300 and abs(P2n - P2) <= 1e-13 * abs(P2n) + 1e-300
+            P1 = P1n
+            P2 = P2n
+            if a_const or (conv and it > 0):
+                break
+        bval[1] = b_func(P1, cpar)
+        bval[2] = b_func(P2, cpar)
+        if ok:
+            ok = math.isfinite(P2) and P1 >= -1e-12 * abs(P) and P2 >= -1e-12 * abs(P)
+        if ok:
+            if has_prev:
+                Pcub = c_end + b_m * Scub[0] + bval[0] * Scub[1] + bval[1] * Scub[2] + bval[2] * Scub[3]
+            else:
+                Pcub = c_end + bval[0] * Slin[0] + bval[2] * Slin[1]
+            err = abs(Pcub - P2) / (atol + rtol * abs(P2))
+        else:
+            err = 1e300
+        if P2 > div_threshold or not math.isfinite(P2):
+            if ok or h < 1e-12 * max(t, 1.0):
+                # genuine blow-up: report the first time P crosses the threshold
+                while io < n_out:
+                    io += 1
+                return P_out, D_out, DIVERGED, t + h, n_steps, n_rej
+        if err > 1.0:
+            n_rej += 1
+            h *= max(0.2, 0.9 * err ** -0.25) if ok else 0.25
+            if h < 1e-14 * max(t, 1.0):
+                return P_out, D_out, STEP_FAILED, t, n_steps, n_rej
+            continue
+        # accepted: outputs inside (t, t+h]
+        while io < n_out and t_out[io] <= t + h * (1 + 1e-14):
+            sig = (t_out[io] - t) / h
+            if sig >= 1.0 - 1e-12:
+                for i in range(n):
+                    Dn[i] = E2[i] * D[i] + bval[0] * GW[i, 0] + bval[1] * GW[i, 1] + bval[2] * GW[i, 2]
+            else:
+                _dense_state(kappa, w, D, d, curv, gam, aval, bval, h, sig, Dn)
+            Ps = 0.0
+            for i in range(n):
+                Ps += kappa[i] * Dn[i]
+            P_out[io] = Ps
+            if store_modes:
+                D_out[io, :] = Dn
+            io += 1
+        for i in range(n):
+            D[i] = E2[i] * D[i] + bval[0] * GW[i, 0] + bval[1] * GW[i, 1] + bval[2] * GW[i, 2]
+        Pn = 0.0
+        for i in range(n):
+            Pn += kappa[i] * D[i]
+        slope = (Pn - P) / h
+        # previous node = this step's start
+        Up = _quad_integral(2 * gam[0] * aval[0], 2 * gam[1] * aval[1], 2 * gam[2] * aval[2], h, 1.0)
+        Vp = _quad_integral(curv * gam[0] ** 2, curv * gam[1] ** 2, curv * gam[2] ** 2, h, 1.0)
+        gam_m = gam[0]
+        a_m = aval[0]
+        b_m = bval[0]
+        has_prev = True
+        P = Pn
+        t = t + h
+        n_steps += 1
+        if ib < breaks.size and t >= breaks[ib] * (1 - 1e-14):
+            has_prev = False  # do not interpolate across a kink of the schedule
+            slope = 0.0
+        h = h * min(4.0, max(0.2, 0.9 * max(err, 1e-30) ** -0.25))
+        if not math.isfinite(P) or P > div_threshold:
+            return P_out, D_out, DIVERGED, t, n_steps, n_rej
+    return P_out, D_out, OK, t, n_steps, n_rej
