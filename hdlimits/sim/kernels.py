@@ -1,4 +1,7 @@
-"""Streaming Monte Carlo kernels (numba, ``nogil`` so runs can share a process on threads).
+"""Streaming Monte Carlo kernels for linear directions ``u = P g`` (SGD, preconditioned SGD).
+
+All kernels are numba-compiled with ``nogil`` so runs can share a process on threads; their signatures
+are fixed by :mod:`hdlimits.sim.registry`.
 
 Each kernel advances one run by ``lrs.size`` steps of ``e ← e − (γ_k/(dB))·P Σ_b x_b r_b`` with
 ``r_b = ⟨x_b, e⟩ − ε_b`` (``e = θ − θ*``, so ``r`` is the residual ``⟨x, θ⟩ − y``; CONVENTIONS.md).
@@ -20,7 +23,7 @@ GAUSSIAN, RADEMACHER = 0, 1
 
 
 @nb.njit(cache=True, nogil=True)
-def diag_steps(state, sqrt_lam, pdiag, e, lrs, eps, batch, data_kind, xbuf, rbuf):
+def diag_steps(state, sqrt_lam, pdiag, e, lrs, aux, eps, batch, data_kind, xbuf, rbuf, params):
     """Diagonal K. ``xbuf``: (batch, d) scratch; ``rbuf``: (batch,) scratch; ``eps``: steps·batch."""
     d = e.size
     inv = 1.0 / (d * batch)
@@ -57,7 +60,7 @@ def diag_steps(state, sqrt_lam, pdiag, e, lrs, eps, batch, data_kind, xbuf, rbuf
 
 
 @nb.njit(cache=True, nogil=True)
-def dense_steps(X, Y, e, lrs, eps, batch, rbuf):
+def dense_steps(X, Y, e, lrs, aux, eps, batch, rbuf, params):
     """Any K: ``X`` rows are the samples, ``Y`` rows their update directions (``P x``)."""
     d = e.size
     inv = 1.0 / (d * batch)
@@ -74,3 +77,11 @@ def dense_steps(X, Y, e, lrs, eps, batch, rbuf):
             cb = c * rbuf[b]
             for j in range(d):
                 e[j] -= cb * Y[row, j]
+
+
+def _register():
+    from .registry import register
+    register("linear", diag_steps, dense_steps)
+
+
+_register()

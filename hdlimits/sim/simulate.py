@@ -21,6 +21,7 @@ from ..predict import check_times, divergence_threshold
 from ..results import SimulationResult
 from ..schedules import lr_values
 from . import kernels
+from .registry import lookup
 from .progress import Progress
 from .rng import fill_normal, fill_rademacher, seed_state
 
@@ -39,8 +40,8 @@ class _Setup:
         self.d = problem.d
         self.batch = getattr(optimizer, "batch", 1)
         self.rule = optimizer.sim_rule(problem)
-        if self.rule.kind != "linear":
-            raise ValueError(f"the simulator has no kernel for update rule {self.rule.kind!r}")
+        self.diag_kernel, self.dense_kernel = lookup(self.rule.kind)
+        self.params = np.array(self.rule.params, dtype=np.float64)
         self.data_kind = _DATA[data]
         P = self.rule.precond
         dense_p = P is not None and P.ndim == 2
@@ -85,7 +86,10 @@ def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, 
         if k >= last:
             return out, -1
         n = int(min(max_steps, steps_out[io] - k))
-        lrs = lr_values(setup.lr, (k + np.arange(n)) / d)
+        tk = (k + np.arange(n)) / d
+        lrs = lr_values(setup.lr, tk)
+        aux = (np.zeros(n) if setup.rule.aux is None
+               else np.ascontiguousarray(setup.rule.aux(tk), dtype=np.float64))
         eps = np.ascontiguousarray(setup.noise.sample(nrng, n * B), dtype=np.float64)
         if setup.dense:
             Z = np.empty((n * B, d))
@@ -95,10 +99,10 @@ def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, 
                 fill_rademacher(state, Z)
             X = Z @ setup.S
             Y = X if setup.Pmat is None else X @ setup.Pmat
-            kernels.dense_steps(X, Y, e, lrs, eps, B, rbuf)
+            setup.dense_kernel(X, Y, e, lrs, aux, eps, B, rbuf, setup.params)
         else:
-            kernels.diag_steps(state, setup.sqrt_lam, setup.pdiag, e, lrs, eps, B, setup.data_kind,
-                               xbuf, rbuf)
+            setup.diag_kernel(state, setup.sqrt_lam, setup.pdiag, e, lrs, aux, eps, B,
+                              setup.data_kind, xbuf, rbuf, setup.params)
         k += n
         progress.add(n)
         if not np.all(np.isfinite(e)) or setup.excess(e) > thr:

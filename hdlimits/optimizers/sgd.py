@@ -1,41 +1,18 @@
-"""Optimizers: one description drives both the limiting equations and the simulator.
-
-Every optimizer performs ``θ_{k+1} = θ_k − (γ(k/d)/d)·u_k`` with the minibatch gradient
-``g_k = (1/B) Σ_b x_b r_b``, ``r = ⟨x, θ⟩ − y`` and time ``t = k/d`` (CONVENTIONS.md). Each class holds its
-update direction ``u_k`` (``sim_rule``, read by :mod:`hdlimits.sim`) and its reduction to the generic
-mode system (``limit``, read by :mod:`hdlimits.limits`).
-"""
+"""SGD and fixed-preconditioner SGD (linear update directions ``u = g`` and ``u = P g``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _validate as v
-from .limits import coefficients as coef
-from .limits.modes import ModeSystem
-from .problem import Problem
-from .schedules import Schedule, as_schedule
+from .. import _validate as v
+from ..limits import coefficients as coef
+from ..limits.modes import ModeSystem
+from ..problem import Problem
+from ..schedules import as_schedule
+from .base import SimRule, check_lr as _check_lr
 
-__all__ = ["SGD", "PreconditionedSGD", "SimRule"]
-
-
-@dataclass(frozen=True)
-class SimRule:
-    """What the simulator needs: the direction kind and the matrix applied to the gradient.
-
-    ``precond`` is None (identity), a positive vector (diagonal) or a dense SPD matrix.
-    """
-
-    kind: str
-    precond: np.ndarray | None = None
-    params: tuple = ()
-
-
-def _check_lr(lr):
-    if isinstance(lr, Schedule) or callable(lr):
-        return lr
-    return v.positive("lr", lr)
+__all__ = ["SGD", "PreconditionedSGD"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,11 @@
+"""Optimizers: one description drives both the limiting equations and the simulator.
+
+Every optimizer performs ``θ_{k+1} = θ_k − (γ(k/d)/d)·u_k`` with the minibatch gradient
+``g_k = (1/B) Σ_b x_b r_b``, ``r = ⟨x, θ⟩ − y`` and time ``t = k/d`` (CONVENTIONS.md). Each class holds its
+update direction ``u_k`` (``sim_rule(problem)``, read by :mod:`hdlimits.sim`) and its reduction to the
+generic mode system (``limit(problem, t_max)``, read by :mod:`hdlimits.limits`). One module per family.
+"""
+from .base import SimRule
+from .sgd import SGD, PreconditionedSGD
+
+__all__ = ["SimRule", "SGD", "PreconditionedSGD"]
