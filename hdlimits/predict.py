@@ -44,7 +44,7 @@ def divergence_threshold(P0: float, noise_m2: float) -> float:
 
 
 def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
-                 store_modes: bool | None = None) -> RiskCurve:
+                 store_modes: bool | None = None, fixed_step: float | None = None) -> RiskCurve:
     """Risk curve of ``optimizer`` on ``problem`` predicted by the limiting equations.
 
     Parameters
@@ -57,6 +57,8 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
         ``"recursion"`` — the expected per-step recursion at the problem's finite d (exact for SGD on
         Gaussian data), evaluated at steps ``round(t·d)``.
     store_modes : keep the per-mode ``D_i`` at every output time (default: when it takes ≤ 2·10⁷ numbers).
+    fixed_step : ``"ode"`` only — switch step control off and take steps of this length (for studies
+        of the integrator's order; the default adaptive control is what you want otherwise).
 
     Returns a :class:`RiskCurve`; a divergence shows in ``.status`` (``"diverged at t=…"``) and the
     curves hold ``inf`` from then on.
@@ -65,6 +67,8 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
     if method not in ("ode", "recursion"):
         raise ValueError(f"method must be 'ode' or 'recursion', got {method!r}")
     rtol = float(rtol)
+    if fixed_step is not None and not (float(fixed_step) > 0):
+        raise ValueError(f"fixed_step must be > 0 (range (0, inf)), got {fixed_step!r}")
     if not (1e-14 <= rtol <= 1e-1):
         raise ValueError(f"rtol must lie in [1e-14, 0.1], got {rtol}")
     system = optimizer.limit(problem, t_max=float(t[-1]))
@@ -82,7 +86,8 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
         P, D, status, t_stat, nsteps, nrej = integ.integrate(
             system.kappa, system.weights, system.D0, float(system.d), system.curvature, kind, spar,
             system.a, system.b, system.coef_params, system.a_is_constant, t, _breaks(system.schedule),
-            rtol, 1e-14 * max(P0, 1e-300), h0, thr, 10_000_000, bool(store_modes))
+            rtol, 1e-14 * max(P0, 1e-300), h0, thr, 10_000_000, bool(store_modes),
+            0.0 if fixed_step is None else float(fixed_step))
         info = {"steps": int(nsteps), "rejected": int(nrej)}
     else:
         steps = np.round(t * system.d).astype(np.int64)

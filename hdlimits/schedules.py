@@ -135,9 +135,7 @@ class Tabulated(Schedule):
 
     def __init__(self, func, t_max: float, points: int = 4097):
         t = np.linspace(0.0, float(t_max), int(points))
-        g = np.asarray(func(t), dtype=np.float64)
-        if g.shape != t.shape:  # not vectorised
-            g = np.array([float(func(float(ti))) for ti in t])
+        g = _call_on_array(func, t)
         if not np.all(np.isfinite(g)) or np.any(g < 0):
             raise ValueError("lr schedule must return finite values ≥ 0 for t in [0, t_max]")
         super().__init__(TABLE, (float(t.size), *t, *g), f"table({getattr(func, '__name__', 'lr')})")
@@ -171,12 +169,21 @@ def lr_values(lr, t: np.ndarray) -> np.ndarray:
         kind, p = f.numba_args()
         out = _eval_many(kind, p, np.asarray(t, dtype=np.float64))
     else:
-        out = np.asarray(f(t), dtype=np.float64)
-        if out.shape != np.shape(t):
-            out = np.array([float(f(float(ti))) for ti in np.ravel(t)]).reshape(np.shape(t))
+        out = _call_on_array(f, np.asarray(t, dtype=np.float64))
     if not np.all(np.isfinite(out)) or np.any(out < 0):
         raise ValueError("lr schedule must return finite values ≥ 0")
     return out
+
+
+def _call_on_array(func, t: np.ndarray) -> np.ndarray:
+    """``func`` on every element of ``t``: vectorised when it allows, one call per element otherwise."""
+    try:
+        out = np.asarray(func(t), dtype=np.float64)
+        if out.shape == t.shape:
+            return out
+    except (TypeError, ValueError):
+        pass
+    return np.array([float(func(float(ti))) for ti in t.ravel()]).reshape(t.shape)
 
 
 @nb.njit(cache=True)

@@ -1,6 +1,7 @@
 """A minimal progress line on stderr, shown only once a job has run for a few seconds."""
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -11,7 +12,8 @@ class Progress:
                  delay: float = 3.0, stream=None):
         self.total = max(float(total), 1.0)
         self.label = label
-        self.enabled = enabled is not False
+        # progress=None follows the environment: HDLIMITS_NO_PROGRESS=1 silences it
+        self.enabled = enabled if enabled is not None else not os.environ.get("HDLIMITS_NO_PROGRESS")
         self.delay = delay
         self.stream = stream or sys.stderr
         self.done = 0.0
