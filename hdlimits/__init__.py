@@ -14,6 +14,7 @@ Quick use::
     print(hd.compare(theory, sim))
 """
 from . import noise, schedules
+from .limits.diagnostics import asymptotic_rate, critical_lr, kernel_mass, stationary_risk
 from .optimizers import SGD, PreconditionedSGD
 from .predict import predict_risk
 from .problem import Problem
@@ -23,4 +24,5 @@ from .sim import simulate
 __version__ = "0.1.0"
 
 __all__ = ["Problem", "SGD", "PreconditionedSGD", "predict_risk", "simulate", "noise", "schedules",
-           "RiskCurve", "SimulationResult"]
+           "RiskCurve", "SimulationResult", "critical_lr", "stationary_risk", "asymptotic_rate",
+           "kernel_mass"]
