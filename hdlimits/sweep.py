@@ -710,9 +710,16 @@ def sweep(problem_factory, optimizer_factory, grid, metric, *, backend="local", 
         for ch in chunks:
             collect(_eval_chunk(task, ch))
     elif backend == "local":
-        ctx = mp.get_context(mp_context or ("fork" if "fork" in mp.get_all_start_methods()
-                                            and sys.platform != "darwin" else "spawn"))
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=ctx) as pool:
+        method = mp_context or ("fork" if "fork" in mp.get_all_start_methods()
+                                and sys.platform != "darwin" else "spawn")
+        ctx = mp.get_context(method)
+        if method == "fork":
+            # evaluate the first point here: the forked workers inherit whatever it compiled (numba)
+            collect(_eval_chunk(task, [0]))
+            chunks = [range(max(ch.start, 1), ch.stop) for ch in chunks if ch.stop > 1]
+            chunks = [ch for ch in chunks if len(ch)]
+        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(chunks))),
+                                 mp_context=ctx) as pool:
             pending = {pool.submit(_eval_chunk, task, ch) for ch in chunks}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
