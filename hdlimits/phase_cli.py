@@ -1,0 +1,152 @@
+"""``hdlimits phase NAME``: the built-in phase diagrams of :mod:`hdlimits.phase` from the command line.
+
+Registered by :mod:`hdlimits.cli` through :func:`add_cli`; also runnable as
+``python -m hdlimits.phase_cli NAME ...``. Each diagram writes ``OUT.png`` and its data
+``OUT.npz``/``OUT.csv``/``OUT.json`` (default ``OUT = phase_NAME`` in the current directory).
+Sweeps run on a local process pool by default; ``--scheduler tcp://host:8786`` sends them to a
+``dask.distributed`` cluster instead.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+__all__ = ["add_cli", "main"]
+
+_HELP = {
+    "sgd-stability": "learning rate × batch size → converges/diverges, with the kernel-mass boundary",
+    "lr-time": "learning rate × time → risk heatmap for a schedule",
+}
+
+
+def _names():
+    from . import phase
+    return phase.NAMES
+
+
+def add_cli(subparsers):
+    """Add the ``phase`` subcommand to an argparse ``subparsers`` object."""
+    names = _names()
+    lines = "\n".join(f"  {n:<15} {_HELP.get(n, (names[n].__doc__ or '').strip().splitlines()[0])}"
+                      for n in names)
+    p = subparsers.add_parser(
+        "phase", help="draw a built-in phase diagram (" + ", ".join(names) + ")",
+        description="Draw a built-in phase diagram from the limiting equations.\n\n" + lines,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", choices=list(names), help="which diagram")
+    g = p.add_argument_group("problem (default: power_law spectrum, tr K = d)")
+    g.add_argument("--d", type=int, default=None, help="dimension d (default 400)")
+    g.add_argument("--alpha", type=float, default=None, help="spectrum exponent, λ_j ∝ j^-alpha (default 1)")
+    g.add_argument("--beta", type=float, default=None,
+                   help="initial-error exponent, ⟨u_j,e_0⟩² ∝ j^-beta (default 1)")
+    g.add_argument("--noise", default=None, metavar="SPEC",
+                   help="label noise, e.g. gaussian:std=0.5 (default), student_t:df=3,scale=0.5")
+    s = p.add_argument_group("grid")
+    s.add_argument("--resolution", type=int, default=None,
+                   help="grid points along the learning-rate axis (default 48 / 40)")
+    s.add_argument("--lr-min", type=float, default=None, help="smallest learning rate on the grid")
+    s.add_argument("--lr-max", type=float, default=None, help="largest learning rate on the grid")
+    s.add_argument("--batches", default=None, metavar="B1,B2,...",
+                   help="sgd-stability: batch sizes (default 1,2,4,...,64)")
+    s.add_argument("--t-max", type=float, default=None,
+                   help="sgd-stability: integration horizon (default 400); lr-time: last time (100)")
+    s.add_argument("--batch", type=int, default=None, help="lr-time: batch size (default 1)")
+    s.add_argument("--schedule", default=None, choices=["constant", "cosine", "power_decay", "warmup"],
+                   help="lr-time: schedule family (default constant)")
+    s.add_argument("--method", choices=["ode", "recursion"], default="ode",
+                   help="limiting ODE (default) or exact expected per-step recursion at finite d")
+    r = p.add_argument_group("execution and output")
+    r.add_argument("--out", default=None, metavar="STEM",
+                   help="output stem: writes STEM.png, STEM.npz, STEM.csv, STEM.json (default phase_NAME)")
+    r.add_argument("--backend", choices=["local", "serial", "dask"], default="local",
+                   help="local process pool (default), in-process, or dask (needs --scheduler)")
+    r.add_argument("--workers", type=int, default=None, help="local pool size (default: all CPUs)")
+    r.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="dask.distributed scheduler address, e.g. tcp://host:8786 (implies --backend dask)")
+    r.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    p.set_defaults(func=run)
+    return p
+
+
+def _kwargs(args):
+    kw = {}
+    for k in ("d", "alpha", "beta", "noise"):
+        if getattr(args, k) is not None:
+            kw[k] = getattr(args, k)
+    lr_range = (args.lr_min, args.lr_max)
+    if any(x is not None for x in lr_range) or args.resolution is not None:
+        if None in lr_range:
+            raise ValueError("--lr-min and --lr-max must be given together (with --resolution)")
+        if not (0 < args.lr_min < args.lr_max):
+            raise ValueError(f"--lr-min/--lr-max must satisfy 0 < lr-min < lr-max, got "
+                             f"{args.lr_min}, {args.lr_max}")
+        n = args.resolution if args.resolution is not None else 48
+        if n < 2:
+            raise ValueError(f"--resolution must be ≥ 2, got {n}")
+        kw["lrs"] = np.geomspace(args.lr_min, args.lr_max, n)
+    if args.name == "sgd-stability":
+        if args.batches is not None:
+            try:
+                kw["batches"] = [int(b) for b in args.batches.split(",") if b.strip()]
+            except ValueError:
+                raise ValueError(f"--batches must be comma-separated integers ≥ 1, got {args.batches!r}")
+        if args.t_max is not None:
+            kw["t_max"] = args.t_max
+    elif args.name == "lr-time":
+        if args.t_max is not None:
+            if not args.t_max > 0.01:
+                raise ValueError(f"--t-max must be > 0.01 for lr-time, got {args.t_max}")
+            kw["t"] = np.geomspace(0.01, args.t_max, 80)
+        if args.batch is not None:
+            kw["batch"] = args.batch
+        if args.schedule is not None:
+            kw["schedule"] = args.schedule
+    for opt, applies in (("batches", "sgd-stability"), ("batch", "lr-time"), ("schedule", "lr-time")):
+        if getattr(args, opt) is not None and args.name != applies:
+            raise ValueError(f"--{opt} applies to 'phase {applies}' only")
+    kw["method"] = args.method
+    return kw
+
+
+def run(args, out=None) -> int:
+    """Run ``hdlimits phase NAME`` for parsed arguments."""
+    out = out or sys.stdout
+    fn = _names()[args.name]
+    kw = _kwargs(args)
+    backend, client = args.backend, None
+    if args.scheduler is not None:
+        backend, client = "dask", args.scheduler
+    elif backend == "dask":
+        raise ValueError("--backend dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+    stem = args.out or "phase_" + args.name.replace("-", "_")
+    start = time.perf_counter()
+    res = fn(out=stem, backend=backend, workers=args.workers, client=client,
+             progress=not args.no_progress, **kw)
+    sec = time.perf_counter() - start
+    st = res.sweep.status
+    n_ok = int(sum(s == "ok" for s in st.ravel()))
+    n_div = int(sum(str(s).startswith("diverged") for s in st.ravel()))
+    shape = "×".join(f"{k}[{len(a)}]" for k, a in res.sweep.axes.items())
+    print(f"phase {args.name}: grid {shape}, {n_ok} ok, {n_div} diverged, "
+          f"{st.size - n_ok - n_div} other, {sec:.1f} s ({backend})", file=out)
+    print(f"figure: {res.figure}", file=out)
+    for kind, path in res.data.items():
+        print(f"data ({kind}): {path}", file=out)
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="hdlimits")
+    add_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except ValueError as exc:
+        parser.exit(2, f"hdlimits: error: {exc}\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
