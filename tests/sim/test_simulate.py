@@ -1,0 +1,86 @@
+"""The simulator: exactness against the expected recursion, reproducibility, divergence, inputs."""
+import numpy as np
+import pytest
+
+import hdlimits as hd
+
+
+def _z(sim, ref):
+    return (sim.risk - ref.risk) / sim.risk_stderr
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_exact_recursion_d500_within_3_stderr(batch):
+    """The expected per-step recursion is exact for Gaussian SGD: the mean of 64 runs at d = 500 lies
+    within 3 standard errors of it at every recorded time (6 times)."""
+    prob = hd.Problem.power_law(d=500, alpha=0.8, beta=1.0, noise=hd.noise.gaussian(0.3), seed=0)
+    opt = hd.SGD(lr=1.2, batch=batch)
+    t = np.array([0.25, 0.5, 1.0, 2.0, 4.0, 8.0])
+    ref = hd.predict_risk(prob, opt, t, method="recursion")
+    sim = hd.simulate(prob, opt, t, runs=64, seed=2024 + batch)
+    z = _z(sim, ref)
+    assert sim.ok and np.all(np.abs(z) <= 3.0), z
+
+
+def test_exact_recursion_dense_preconditioned():
+    """Dense (rotated) K, dense preconditioner P = K^{-1/2}: same exactness through the dense kernel."""
+    prob = hd.Problem.power_law(d=200, alpha=0.8, beta=1.0, noise=hd.noise.gaussian(0.3), seed=1,
+                                rotate=True)
+    t = np.array([0.5, 1.0, 3.0, 6.0])
+    for opt in (hd.SGD(1.0), hd.PreconditionedSGD(0.8, "sqrt", batch=2)):
+        ref = hd.predict_risk(prob, opt, t, method="recursion")
+        sim = hd.simulate(prob, opt, t, runs=64, seed=7)
+        z = _z(sim, ref)
+        assert np.all(np.abs(z) <= 3.0), (opt.describe(), z)
+
+
+def test_same_seed_same_result_any_worker_count():
+    prob = hd.Problem.power_law(d=300, alpha=0.8, beta=1.0, noise=hd.noise.student_t(4.0, 0.3), seed=0)
+    opt = hd.SGD(lr=1.0)
+    t = np.linspace(0, 2, 5)
+    a = hd.simulate(prob, opt, t, runs=5, seed=9, workers=1)
+    b = hd.simulate(prob, opt, t, runs=5, seed=9, workers=2)
+    c = hd.simulate(prob, opt, t, runs=5, seed=10, workers=2)
+    assert np.array_equal(a.risk_runs, b.risk_runs)
+    assert not np.array_equal(a.risk_runs, c.risk_runs)
+    # a run does not depend on how many runs there are
+    d = hd.simulate(prob, opt, t, runs=3, seed=9, workers=2)
+    assert np.array_equal(d.risk_runs, a.risk_runs[:3])
+
+
+def test_result_shapes_and_risk_definition():
+    prob = hd.Problem.isotropic(100, noise=hd.noise.gaussian(0.5), seed=0)
+    sim = hd.simulate(prob, hd.SGD(0.5), [0.0, 1.0], runs=3, seed=0)
+    assert sim.risk_runs.shape == (3, 2) and sim.excess_risk_runs.shape == (3, 2)
+    assert np.allclose(sim.risk_runs - sim.excess_risk_runs, 0.5 * 0.25)
+    assert sim.risk[0] == pytest.approx(0.5 * (1.0 + 0.25))
+    assert sim.excess_risk_stderr.shape == (2,) and sim.excess_risk_stderr[0] == 0.0
+
+
+def test_divergence_is_a_status_not_nan():
+    prob = hd.Problem.isotropic(100, noise=hd.noise.gaussian(1.0), seed=0)
+    sim = hd.simulate(prob, hd.SGD(lr=3.0), np.linspace(0, 40, 9), runs=3, seed=0)
+    assert sim.diverged and sim.diverged_runs == 3
+    assert not np.any(np.isnan(sim.risk)) and np.isinf(sim.risk[-1])
+
+
+def test_rademacher_data_runs_and_is_close_in_the_limit():
+    # universality: at d = 1000 Rademacher data is within a few percent of the Gaussian recursion
+    prob = hd.Problem.power_law(d=1000, alpha=0.5, beta=0.5, noise=hd.noise.gaussian(0.3), seed=0)
+    opt = hd.SGD(1.0)
+    t = np.array([1.0, 3.0])
+    sim = hd.simulate(prob, opt, t, runs=8, seed=1, data="rademacher")
+    ref = hd.predict_risk(prob, opt, t, method="recursion")
+    assert np.all(np.abs(sim.risk / ref.risk - 1) < 0.05)
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    (dict(runs=0), "runs"), (dict(data="uniform"), "data"), (dict(workers=0), "workers"),
+    (dict(t=[2.0, 1.0]), "non-decreasing"),
+])
+def test_bad_inputs(kwargs, word):
+    prob = hd.Problem.isotropic(10)
+    args = dict(t=[1.0], runs=2, seed=0)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=word):
+        hd.simulate(prob, hd.SGD(1.0), **args)
