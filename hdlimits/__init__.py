@@ -14,6 +14,8 @@ Quick use::
     print(hd.compare(theory, sim))
 """
 from . import noise, schedules
+from . import plot
+from .compare import compare
 from .limits.diagnostics import asymptotic_rate, critical_lr, kernel_mass, stationary_risk
 from .optimizers import SGD, PreconditionedSGD
 from .predict import predict_risk
@@ -25,4 +27,4 @@ __version__ = "0.1.0"
 
 __all__ = ["Problem", "SGD", "PreconditionedSGD", "predict_risk", "simulate", "noise", "schedules",
            "RiskCurve", "SimulationResult", "critical_lr", "stationary_risk", "asymptotic_rate",
-           "kernel_mass"]
+           "kernel_mass", "compare", "plot"]

@@ -1,0 +1,176 @@
+"""compare(): gap metrics between a predicted and a simulated risk curve."""
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import hdlimits as hd
+from hdlimits.compare import Comparison, compare
+from hdlimits.results import RiskCurve, SimulationResult
+
+
+def _curves(t=None, theory=None, sim=None, se=None, runs=4, floor=0.05, sim_status="ok",
+            theory_status="ok"):
+    t = np.linspace(0.0, 2.0, 21) if t is None else np.asarray(t, float)
+    theory = np.exp(-t) if theory is None else np.asarray(theory, float)
+    sim = theory * 1.01 if sim is None else np.asarray(sim, float)
+    se = np.full(t.shape, 0.005) if se is None else np.asarray(se, float)
+    th = RiskCurve(t=t, risk=theory + floor, excess_risk=theory, status=theory_status)
+    sm = SimulationResult(t=t.copy(), risk=sim + floor, excess_risk=sim, status=sim_status,
+                          method="simulation", risk_stderr=se, excess_risk_stderr=se, runs=runs,
+                          data="gaussian")
+    return th, sm
+
+
+def test_basic_numbers():
+    th, sm = _curves()
+    c = compare(th, sm)
+    assert isinstance(c, Comparison)
+    assert c.quantity == "excess_risk"
+    np.testing.assert_allclose(c.gap, 0.01 * th.excess_risk)
+    np.testing.assert_allclose(c.rel_gap, 0.01)
+    np.testing.assert_allclose(c.z, 0.01 * th.excess_risk / 0.005)
+    assert c.max_rel_gap == pytest.approx(0.01)
+    assert c.mean_rel_gap == pytest.approx(0.01)
+    assert c.max_abs_z == pytest.approx(2.0)       # at t = 0, theory = 1
+    assert c.t_max_abs_z == 0.0
+    assert c.rms_z == pytest.approx(np.sqrt(np.mean((0.02 * th.excess_risk / 0.01) ** 2)))
+    assert c.n_compared == 21 and c.ok and c.notes == []
+    assert c.theory_status == "ok" and c.sim_status == "ok" and c.runs == 4
+
+
+def test_risk_quantity_relative_gap_is_diluted_by_the_floor():
+    th, sm = _curves(floor=1.0)
+    ce, cr = compare(th, sm), compare(th, sm, quantity="risk")
+    np.testing.assert_allclose(cr.gap, ce.gap, atol=1e-15)       # same absolute gap ...
+    np.testing.assert_allclose(cr.z, ce.z, rtol=1e-12)           # ... and z
+    assert cr.max_rel_gap < ce.max_rel_gap / 2                  # but a diluted relative gap
+
+
+def test_bad_quantity_and_inputs():
+    th, sm = _curves()
+    with pytest.raises(ValueError, match="quantity must be one of"):
+        compare(th, sm, quantity="loss")
+    with pytest.raises(ValueError, match="RiskCurve"):
+        compare(np.zeros(3), sm)
+
+
+def test_time_grids_must_match():
+    th, sm = _curves()
+    sm2 = SimulationResult(t=sm.t[:-1], risk=sm.risk[:-1], excess_risk=sm.excess_risk[:-1],
+                           status="ok", risk_stderr=sm.risk_stderr[:-1],
+                           excess_risk_stderr=sm.excess_risk_stderr[:-1], runs=4)
+    with pytest.raises(ValueError, match="21 times.*20"):
+        compare(th, sm2)
+    sm.t[5] += 1e-9
+    with pytest.raises(ValueError, match="differ first at index 5"):
+        compare(th, sm)
+    sm.t[5] -= 1e-9
+    sm.t[7] += 1e-14                                              # within tolerance
+    compare(th, sm)
+
+
+def test_divergence_is_reported_without_warnings():
+    t = np.linspace(0, 2, 21)
+    theory = np.exp(3 * t)
+    theory[15:] = np.inf
+    sim = np.exp(2.9 * t)
+    sim[18:] = np.inf
+    se = np.full(t.shape, 0.1)
+    se[18:] = np.inf
+    th, sm = _curves(t, theory, sim, se, theory_status="diverged at t=1.45",
+                     sim_status="diverged at t=1.75 (4 of 4 runs)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = compare(th, sm)
+        text = str(c)
+        js = json.loads(c.to_json())
+        c.to_csv()
+    assert c.n_compared == 15
+    assert c.theory_divergence_t == pytest.approx(1.5)
+    assert c.sim_divergence_t == pytest.approx(1.8)
+    assert np.isnan(c.gap[15:]).all() and np.isnan(c.z[15:]).all()
+    assert np.isfinite(c.max_rel_gap) and not c.ok
+    assert any("6 of 21 times excluded" in n for n in c.notes)
+    assert "diverged at t=1.45" in text and "inf" in text
+    assert js["summary"]["theory_divergence_t"] == pytest.approx(1.5)
+    assert js["theory"][20] is None
+
+
+def test_all_diverged_gives_nan_summary():
+    t = np.linspace(0, 1, 5)
+    inf = np.full(5, np.inf)
+    th, sm = _curves(t, inf, inf, inf, theory_status="diverged at t=0", sim_status="diverged at t=0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = compare(th, sm)
+        str(c)
+    assert c.n_compared == 0
+    assert np.isnan(c.max_rel_gap) and np.isnan(c.rms_z) and np.isnan(c.t_max_rel_gap)
+    assert json.loads(c.to_json())["summary"]["max_rel_gap"] is None
+
+
+def test_single_run_and_zero_stderr():
+    t = np.linspace(0, 1, 6)
+    th, sm = _curves(t, se=np.full(6, np.nan), runs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = compare(th, sm)
+    assert np.isnan(c.z).all() and np.isnan(c.max_abs_z)
+    assert any("single run" in n for n in c.notes)
+    assert "1 run)" in str(c)
+    se = np.full(6, 0.01)
+    se[0] = 0.0
+    th, sm = _curves(t, se=se)
+    c = compare(th, sm)
+    assert np.isnan(c.z[0]) and np.isfinite(c.z[1:]).all()
+    assert any("t=0" in n for n in c.notes)
+
+
+def test_zero_theory_gives_nan_relative_gap():
+    t = np.linspace(0, 1, 4)
+    th, sm = _curves(t, theory=np.zeros(4), sim=np.full(4, 1e-3))
+    c = compare(th, sm)
+    assert np.isnan(c.rel_gap).all() and np.isfinite(c.z).all()
+    assert any("theory value is 0" in n for n in c.notes)
+
+
+def test_printed_table_is_subsampled():
+    th, sm = _curves(np.linspace(0, 10, 501))
+    text = str(c := compare(th, sm))
+    rows = [ln for ln in text.splitlines() if ln[:11].strip().replace(".", "").replace("e", "")
+            .replace("-", "").replace("+", "").isdigit()]
+    assert 10 <= len(rows) <= 16
+    assert "max |relative gap|" in text and "rms z" in text and "501 times" in text
+    assert c.table_rows()[0] == 0 and c.table_rows()[-1] == 500
+
+
+def test_dict_json_csv():
+    th, sm = _curves()
+    c = compare(th, sm)
+    d = c.to_dict()
+    assert set(d) >= {"summary", "t", "theory", "sim_mean", "sim_stderr", "gap", "rel_gap", "z",
+                      "curves"}
+    assert d["summary"]["max_rel_gap"] == pytest.approx(0.01)
+    assert d["z"][0] == pytest.approx(2.0)
+    js = json.loads(c.to_json())
+    assert js["curves"]["sim"]["risk"][0] == pytest.approx(1.06)
+    lines = [ln for ln in c.to_csv().splitlines() if not ln.startswith("#")]
+    assert lines[0].split(",") == ["t", "theory_risk", "theory_excess_risk", "sim_risk",
+                                   "sim_risk_stderr", "sim_excess_risk", "sim_excess_risk_stderr",
+                                   "gap", "rel_gap", "z"]
+    assert len(lines) == 22
+
+
+def test_real_theory_and_simulation_agree():
+    """End to end at small d: SGD, ODE limit vs 6 runs."""
+    prob = hd.Problem.power_law(d=100, alpha=1.0, beta=1.0, noise=hd.noise.gaussian(0.2), seed=0)
+    opt = hd.SGD(lr=1.0)
+    t = np.arange(0, 301, 30) / 100
+    theory = hd.predict_risk(prob, opt, t)
+    sim = hd.simulate(prob, opt, t, runs=6, seed=3, workers=1, progress=False)
+    c = hd.compare(theory, sim)
+    assert c.ok and c.n_compared == t.size
+    assert c.max_rel_gap < 0.5           # 6 runs at d = 100: a loose sanity bound
+    assert c.rms_z < 4
