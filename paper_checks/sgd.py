@@ -43,7 +43,7 @@ def _row(paper, claim, measured, passed, **extra):
 def _fig():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    fig = Figure(figsize=(10, 3.6), dpi=100)
+    fig = Figure(figsize=(13, 4), dpi=100)
     FigureCanvasAgg(fig)
     return fig
 
@@ -307,14 +307,19 @@ def critical_batch(fast, outdir, ax):
     runs = 2
     for f in (0.9, 1.1):
         opt = hd.SGD(f * gc[-1], batch=64)
+        mark = ("rx" if f > 1 else "g^")
         sim = hd.simulate(prob, opt, np.linspace(0, 3 if fast else 10, 7), runs=runs, seed=23,
                           progress=False)
         rec = hd.predict_risk(prob, opt, [0.0, 10.0], method="recursion")
         want = f > 1
         ok &= sim.diverged == want and rec.diverged == want
+        ax.plot([64], [f * gc[-1]], mark, ms=8,
+                label=f"MC B=64 at {f}γc: {'diverged' if sim.diverged else 'converged'}")
         parts.append(f"B=64 at {f}·γc (= {f * gc[-1] / kern[-1]:.3f} of 2dB/trK): MC {sim.status}, "
                      f"recursion {rec.status}")
-    ax.loglog(Bs, gc, "ko-", label="finite-d critical γ (exact M_d = 1)")
+    ax.plot(Bs, gc, "ko-", label="finite-d critical γ (exact M_d = 1)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.loglog(Bs, kern, "--", label="2dB/tr K (kernel mass)")
     ax.loglog(Bs, det, ":", label="2d/((1+1/B)λmax)")
     ax.axvline(b_crit, color="purple", ls="-.", label=f"B_crit = {b_crit:.2f}")
@@ -339,6 +344,8 @@ def run(fast: bool, outdir) -> list:
         start = time.perf_counter()
         rows.append(fn(fast, outdir, ax))
         rows[-1]["seconds"] = time.perf_counter() - start
+    for a in fig1.axes:
+        a.title.set_fontsize(9)
     fig1.tight_layout()
     fig1.savefig(f"{outdir}/sgd_plateaus_recursion.png")
     rows.append(stability_threshold(fast, outdir))
@@ -349,6 +356,8 @@ def run(fast: bool, outdir) -> list:
     rows.append(exact_floor(fast, outdir, axs[1]))
     rows.append(whitening(fast, outdir))
     rows.append(critical_batch(fast, outdir, axs[2]))
+    for a in fig2.axes:
+        a.title.set_fontsize(9)
     fig2.tight_layout()
     fig2.savefig(f"{outdir}/sgd_preconditioned.png")
     return rows
