@@ -241,9 +241,7 @@ def lr_time(problem=None, lrs=None, t=None, schedule="constant", batch=1, method
     ax = fig.add_subplot()
     log_r = np.ma.masked_invalid(np.log10(np.where(np.isfinite(risk), risk, np.nan)))
     import matplotlib as mpl
-    cmap = mpl.colormaps["viridis"].copy()
-    cmap.set_bad("0.55")
-    cmap.set_over("#f4a582")
+    cmap = mpl.colormaps["viridis"].with_extremes(bad="0.55", over="#f4a582")
     r0 = 0.5 * (2 * problem.initial_excess_risk + problem.noise_second_moment)
     vmax = math.log10(3 * r0)
     pos_t = t > 0

@@ -313,8 +313,8 @@ class SpeedUp(_Metric):
     (see :class:`TimeToTarget`), minimised over ``lrs`` for the optimizer (``None``: keep its own lr) and
     over ``baseline_lrs`` for ``baseline`` — a picklable callable ``lr -> optimizer`` (e.g. ``hd.SGD``,
     ``functools.partial(hd.SGD, batch=4)``). Values ``speedup`` (> 1: the optimizer is faster; NaN when
-    neither reaches the target, ``inf``/0 when only one does), ``time``, ``baseline_time``, ``best_lr``,
-    ``baseline_best_lr``.
+    neither reaches the target, ``inf``/0 when only one does), ``time``, ``baseline_time``, and the learning
+    rates achieving them, ``lr`` and ``baseline_lr``.
     """
 
     target: float
@@ -340,7 +340,7 @@ class SpeedUp(_Metric):
     @property
     def names(self):
         p = self.source.prefix
-        return tuple(p + n for n in ("speedup", "time", "baseline_time", "best_lr", "baseline_best_lr"))
+        return tuple(p + n for n in ("speedup", "time", "baseline_time", "lr", "baseline_lr"))
 
     def _tuned(self, problem, make, lrs, index):
         times = [self._ttt.time(problem, make(lr), index)[0] for lr in lrs]

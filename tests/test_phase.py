@@ -1,0 +1,89 @@
+"""Built-in phase diagrams (hdlimits.phase) and the ``hdlimits phase`` command."""
+import numpy as np
+import pytest
+
+import hdlimits as hd
+from hdlimits import phase
+from hdlimits.sweep import SweepResult
+
+
+@pytest.fixture(scope="module")
+def small_problem():
+    return hd.Problem.power_law(d=100, alpha=1.0, beta=1.0, noise=hd.noise.gaussian(0.5), seed=1)
+
+
+def test_sgd_stability_matches_the_finite_d_boundary(small_problem, tmp_path):
+    lrs = np.geomspace(0.3, 60, 24)
+    res = phase.sgd_stability(small_problem, lrs=lrs, batches=(1, 2, 8, 32), t_max=300.0,
+                              out=tmp_path / "stab", backend="serial", progress=False)
+    div = res.sweep["diverged"]
+    assert div.shape == (24, 4)
+    for j, B in enumerate((1, 2, 8, 32)):
+        gc = hd.critical_lr(small_problem, hd.SGD(1.0, batch=B))
+        below, above = lrs < 0.95 * gc, lrs > 1.05 * gc
+        assert below.any() and above.any()
+        assert (div[below, j] == 0).all(), (B, gc)
+        assert (div[above, j] == 1).all(), (B, gc)
+    # d → ∞ boundary 2dB/tr K and B_crit = tr K/λ_max as drawn
+    b = res.boundaries
+    np.testing.assert_allclose(b["d_inf"], 2 * 100 * b["batch"] / small_problem.trace)
+    assert b["B_crit"] == pytest.approx(small_problem.trace / small_problem.eigenvalues.max())
+    assert np.all(b["finite_d"] <= np.minimum(b["d_inf"], b["deterministic"]) * (1 + 1e-9))
+    # files: a real PNG and reloadable data
+    png = tmp_path / "stab.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    back = SweepResult.load(res.data["npz"])
+    np.testing.assert_array_equal(back["diverged"], div)
+    assert back.metadata["phase"] == "sgd-stability"
+
+
+def test_lr_time_heatmap(small_problem, tmp_path):
+    t = np.geomspace(0.05, 20, 12)
+    res = phase.lr_time(small_problem, lrs=np.geomspace(0.05, 3.0, 10), t=t, out=tmp_path / "lt",
+                        backend="serial", progress=False)
+    risk = res.sweep["risk"]
+    assert risk.shape == (10, 12)
+    np.testing.assert_array_equal(risk[3], hd.predict_risk(small_problem, hd.SGD(res.sweep.axes["lr"][3]),
+                                                           t).risk)
+    # 3.0 is above the critical lr: its row diverges (inf), the others stay finite
+    assert hd.critical_lr(small_problem, hd.SGD(1.0)) < 3.0
+    assert np.isinf(risk[-1, -1]) and np.isfinite(risk[:-1]).all()
+    # the best lr at each time is the argmin of the column
+    j = 5
+    assert res.boundaries["best_lr"][j] == res.sweep.axes["lr"][np.argmin(risk[:, j])]
+    assert (tmp_path / "lt.png").stat().st_size > 20_000
+    assert (tmp_path / "lt.csv").read_text().startswith("lr,t,risk,status")
+
+
+def test_lr_time_schedule_changes_the_landscape(small_problem):
+    t = np.array([1.0, 10.0])
+    kw = dict(lrs=[0.5, 1.0], t=t, out=None, backend="serial", progress=False)
+    const = phase.lr_time(small_problem, **kw)
+    cos = phase.lr_time(small_problem, schedule="cosine", **kw)
+    # cosine anneals to γ = 0 at the last time: lower final risk than constant γ
+    assert (cos.sweep["risk"][:, -1] < const.sweep["risk"][:, -1]).all()
+    with pytest.raises(ValueError, match="schedule"):
+        phase.lr_time(small_problem, schedule="linear", **kw)
+
+
+def test_phase_cli(tmp_path, capsys):
+    from hdlimits import phase_cli
+    code = phase_cli.main(["phase", "sgd-stability", "--d", "60", "--lr-min", "0.5", "--lr-max", "40",
+                           "--resolution", "6", "--batches", "1,4", "--t-max", "100",
+                           "--out", str(tmp_path / "cli"), "--backend", "serial", "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0 and "grid lr[6]×batch[2]" in out
+    assert (tmp_path / "cli.png").exists() and (tmp_path / "cli.npz").exists()
+    with pytest.raises(SystemExit) as exc:
+        phase_cli.main(["phase", "lr-time", "--batches", "1,2", "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2
+    assert "--batches applies to 'phase sgd-stability' only" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        phase_cli.main(["phase", "sgd-stability", "--backend", "dask"])
+
+
+def test_phase_is_registered_in_the_hdlimits_command():
+    cli = pytest.importorskip("hdlimits.cli")
+    parser = cli.build_parser()
+    args = parser.parse_args(["phase", "lr-time", "--t-max", "5"])
+    assert args.name == "lr-time" and callable(args.func)
