@@ -22,9 +22,11 @@ from .predict import predict_risk
 from .problem import Problem
 from .results import RiskCurve, SimulationResult
 from .sim import simulate
+from .sweep import sweep  # the metrics and SweepResult live in the module hdlimits.sweep
+from . import phase
 
 __version__ = "0.1.0"
 
 __all__ = ["Problem", "SGD", "PreconditionedSGD", "predict_risk", "simulate", "noise", "schedules",
            "RiskCurve", "SimulationResult", "critical_lr", "stationary_risk", "asymptotic_rate",
-           "kernel_mass", "compare", "plot"]
+           "kernel_mass", "compare", "plot", "sweep", "phase"]

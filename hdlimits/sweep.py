@@ -767,3 +767,12 @@ def _run_dask(client, task, chunks, collect):
     finally:
         if own:
             cl.close()
+
+
+# ``hdlimits.sweep`` is both this module and (in the package namespace) the function above, so that
+# ``hd.sweep(...)`` works; the function also carries the module's public names, so that
+# ``hd.sweep.FinalRisk`` and ``import hdlimits.sweep as sw; sw.FinalRisk`` work as well.
+for _name_ in __all__:
+    if _name_ != "sweep":
+        setattr(sweep, _name_, globals()[_name_])
+del _name_
