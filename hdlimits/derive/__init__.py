@@ -10,4 +10,17 @@ law — closed forms where they exist, quadrature otherwise — and compiles the
 from .expect import NoiseExpectation, expect_noise, expect_residual
 from .gauss import gauss_expect
 
-__all__ = ["NoiseExpectation", "expect_noise", "expect_residual", "gauss_expect"]
+__all__ = ["NoiseExpectation", "expect_noise", "expect_residual", "gauss_expect", "derive", "Derived"]
+
+from .engine import Derived, derive  # noqa: E402
+
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """Lets ``hd.derive(optimizer, noise)`` call :func:`derive` while ``hdlimits.derive`` stays a package."""
+
+    def __call__(self, *args, **kwargs):
+        return derive(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

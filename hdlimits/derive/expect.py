@@ -209,10 +209,10 @@ def _simplify(e):
         return e
 
 
-def _finish(name, P, template, syms, vals, display_template=None):
+def _finish(name, P, template, syms, vals, keep=()):
     """Closed form: compile, substitute numbers for display, check numerically."""
     func = codegen.compile_scalar(template, P, syms)
-    sub = {s: sp.nsimplify(v) for s, v in zip(syms, vals)}
+    sub = {s: sp.nsimplify(v) for s, v in zip(syms, vals) if s not in keep}
     expr = _simplify(template.xreplace(sub))
     return NoiseExpectation(name=name, expr=expr, display=expr, kind="closed form", func=func,
                             params=np.array(vals, dtype=np.float64), P=P, template=template,
@@ -243,13 +243,14 @@ def _generic(name, P, noise, cond, cond_eps=None, extra_syms=(), extra_vals=(), 
     Laplace / uniform closed forms); defaults to ``cond(eps, 0)``.
     """
     kind, data, syms, vals = _structure(noise)
+    keep = set(extra_syms)
     syms = list(extra_syms) + list(syms)
     vals = list(extra_vals) + list(vals)
     if kind == "components":
         total = sp.Add(*[w * cond(m, v) for w, m, v in data])
         if total.has(sp.Integral):
             raise ValueError(f"{name}: sympy found no closed form of the Gaussian expectation")
-        return _finish(name, P, total, syms, vals)
+        return _finish(name, P, total, syms, vals, keep)
     if kind in ("laplace", "uniform"):
         e = sp.Symbol("eps_", real=True)
         g = cond(e, 0)
@@ -265,12 +266,12 @@ def _generic(name, P, noise, cond, cond_eps=None, extra_syms=(), extra_vals=(), 
         else:
             total = _try_integrate(g / (2 * par), e, -par, par)
         if total is not None:
-            return _finish(name, P, total, syms, vals)
+            return _finish(name, P, total, syms, vals, keep)
         syms, vals = list(extra_syms), list(extra_vals)
         if kind == "uniform":
             # composite Gauss–Legendre over ε (the nodes play the role of u = ε)
             W, U = _legendre_nodes(noise.half_width)
-            display = sp.Integral(g.xreplace({s: sp.nsimplify(v) for s, v in zip(syms, vals)})
+            display = sp.Integral(g.xreplace({s: sp.nsimplify(v) for s, v in zip(syms, vals) if s not in keep})
                                   / (2 * sp.nsimplify(noise.half_width)),
                                   (e, -sp.nsimplify(noise.half_width), sp.nsimplify(noise.half_width)))
             return _finish_mixture(name, P, g, e, syms, vals, W, U, display)
@@ -283,7 +284,8 @@ def _generic(name, P, noise, cond, cond_eps=None, extra_syms=(), extra_vals=(), 
     G_num = sp.lambdify((P, u), G.xreplace({s: sp.Float(v) for s, v in zip(syms, vals)}),
                         modules=["numpy", "scipy"])
     W, U = _mixing_nodes(noise, G_num)
-    display = _scale_mixture_display(noise, G.xreplace({s: sp.nsimplify(v) for s, v in zip(syms, vals)}),
+    display = _scale_mixture_display(noise, G.xreplace({s: sp.nsimplify(v) for s, v in zip(syms, vals)
+                                                        if s not in keep}),
                                      u)
     return _finish_mixture(name, P, G, u, syms, vals, W, U, display)
 

@@ -9,3 +9,5 @@ from .base import SimRule
 from .sgd import SGD, PreconditionedSGD
 
 __all__ = ["SimRule", "SGD", "PreconditionedSGD"]
+from .clipped import ClippedSGD, NormalizedSGD  # noqa: E402  (issue 3)
+__all__ += ["ClippedSGD", "NormalizedSGD"]

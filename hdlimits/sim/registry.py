@@ -27,3 +27,4 @@ def lookup(kind: str):
 
 
 from . import kernels as _linear  # noqa: E402,F401  (registers "linear")
+from . import kernels_clip as _clip  # noqa: E402,F401  (registers "clip")

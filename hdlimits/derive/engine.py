@@ -1,0 +1,151 @@
+"""``derive``: the limiting coefficients ``a(P) = E[h'(r)]``, ``b(P) = E[h(r)²]`` of an update ``x·h(r)``.
+
+Setting (CONVENTIONS.md): streaming least squares, Gaussian data, residual ``r = ⟨x, θ⟩ − y = s − ε`` with
+``s = ⟨x, e⟩ ~ N(0, P)``, ``P = eᵀKe``. For ``u = x·h(r)`` Stein's lemma gives ``E[u] = K e·E[h'(r)]``
+(``h'`` in the distributional sense: a kink or a jump of ``h`` is handled by computing
+``E[(r − m) h(r)]/v`` on each Gaussian piece ``r ~ N(m, v)``) and, at leading order,
+``E[u uᵀ] = K·E[h(r)²]``; the master recipe of shared/math/sgd_sign_clip.md §1.1 then gives the mode
+system of :mod:`hdlimits.limits.modes` with ``a = E[h']``, ``b = E[h²]``, ``w_i = κ_i``.
+
+Clipped SGD (Marshall, Xiao, Agarwala, Paquette, "To Clip or not to Clip", arXiv 2406.11733) is
+``h(r) = clamp(r, −c, c)`` with the residual threshold ``c``; normalized SGD is ``h(r) = sign(r)/√T`` with
+``T = tr K``; SGD is ``h(r) = r`` (``a = 1``, ``b = P + E ε²``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from . import codegen
+from .expect import NoiseExpectation, expect_residual
+
+__all__ = ["r", "P", "c", "T", "kappa", "m2", "Derived", "derive", "nonlinearity_of"]
+
+#: the symbols of the engine
+r = sp.Symbol("r", real=True)
+P = sp.Symbol("P", positive=True)
+c = sp.Symbol("c", positive=True)        # residual clipping threshold
+T = sp.Symbol("T", positive=True)        # tr K
+kappa = sp.Symbol("kappa", positive=True)  # risk-adaptive threshold factor
+m2 = sp.Symbol("M2", nonnegative=True)   # E ε²
+
+_CACHE: dict = {}
+
+
+@dataclass(eq=False)
+class Derived:
+    """Result of :func:`derive`.
+
+    a, b : sympy expressions in ``P`` (and the optimizer's symbols, e.g. the threshold ``c``); for
+        quadrature, unevaluated integrals over the noise's mixing law.
+    kind : ``"closed form"`` if both are closed forms, else ``"quadrature"``.
+    a_func, b_func : numba ``f(P, params)`` (one shared parameter array, :meth:`params`).
+    """
+
+    h: object
+    noise: object
+    ea: NoiseExpectation
+    eb: NoiseExpectation
+    extra: dict
+
+    @property
+    def a(self):
+        return self.ea.display
+
+    @property
+    def b(self):
+        return self.eb.display
+
+    @property
+    def kind(self) -> str:
+        return "closed form" if self.ea.kind == self.eb.kind == "closed form" else "quadrature"
+
+    def latex(self) -> str:
+        return (f"a(P) = {sp.latex(self.a)}\\\\\n" f"b(P) = {sp.latex(self.b)}")
+
+    def compiled(self, values: dict | None = None, adaptive: bool = False):
+        """``(a_func, b_func, params)`` with the optimizer's symbols set to ``values``.
+
+        ``adaptive=True`` replaces the threshold ``c`` by ``κ·√(P + M2)`` (the risk-adaptive threshold);
+        ``values`` must then give ``kappa`` and ``M2`` instead of ``c``.
+        """
+        key = (id(self), adaptive)
+        if key not in _CACHE:
+            fa, pa_syms = self._compile(self.ea, 0, adaptive)
+            na = len(self._layout(self.ea, pa_syms, {s: 0.0 for s in pa_syms}))
+            fb, pb_syms = self._compile(self.eb, na, adaptive)
+            _CACHE[key] = (fa, fb, pa_syms, pb_syms)
+        fa, fb, pa_syms, pb_syms = _CACHE[key]
+        vals = {s: float(v) for s, v in self.extra.items()}
+        vals.update({s: float(v) for s, v in (values or {}).items()})
+        params = np.concatenate([self._layout(self.ea, pa_syms, vals),
+                                 self._layout(self.eb, pb_syms, vals)])
+        return fa, fb, params
+
+    # -- internals ---------------------------------------------------------------------------
+    def _extra_syms(self, adaptive):
+        syms = []
+        for s in self.extra:
+            syms += [kappa, m2] if (adaptive and s == c) else [s]
+        return syms
+
+    def _compile(self, e: NoiseExpectation, offset, adaptive):
+        n_extra = len(self.extra)
+        tmpl = e.template
+        syms = list(e.symbols)
+        if adaptive:
+            tmpl = tmpl.xreplace({c: kappa * sp.sqrt(P + m2)})
+        head = self._extra_syms(adaptive)
+        rest = syms[n_extra:]
+        if e.kind == "closed form":
+            return codegen.compile_scalar(tmpl, P, head + rest, offset), head + rest
+        u = rest[-1]
+        return codegen.compile_mixture(tmpl, P, head + rest[:-1], u, offset), head + rest[:-1]
+
+    def _layout(self, e: NoiseExpectation, syms, vals):
+        n_extra = len(self.extra)
+        head = [vals.get(s, np.nan) for s in syms[:len(syms) - (len(e.symbols) - n_extra
+                                                                 - (0 if e.kind == "closed form" else 1))]]
+        return np.concatenate([np.asarray(head, dtype=np.float64), e.params[n_extra:]])
+
+
+def nonlinearity_of(optimizer):
+    """``(h(r), {symbol: default value})`` for an optimizer object, or for a sympy expression in ``r``."""
+    if isinstance(optimizer, sp.Basic):
+        free = sorted(optimizer.free_symbols - {r}, key=str)
+        return optimizer, {s: (1.0 if s == c else np.nan) for s in free}
+    fn = getattr(optimizer, "nonlinearity", None)
+    if fn is not None:
+        return fn()
+    from ..optimizers.sgd import SGD, PreconditionedSGD
+    if isinstance(optimizer, SGD) and not isinstance(optimizer, PreconditionedSGD):
+        if optimizer.batch != 1:
+            raise ValueError("derive covers batch = 1 (the minibatch SGD limit is built in)")
+        return r, {}
+    raise ValueError(f"derive does not know the update rule of {optimizer!r}; give h(r) as a sympy "
+                     "expression in hdlimits.derive.engine.r")
+
+
+def derive(optimizer, noise, check: bool = True) -> Derived:
+    """Derive the limiting coefficients of ``optimizer`` (or of ``u = x·h(r)`` for a sympy ``h``) under
+    the noise law ``noise``; see the module docstring.
+
+    The result is cached in memory per (update rule, noise law). The compiled functions are cached on
+    disk by :mod:`hdlimits.derive.codegen`. With ``check`` each compiled coefficient is compared once
+    with adaptive quadrature (relative error ≤ 1e-8, else ``RuntimeError``).
+    """
+    from .. import noise as _noise
+    if isinstance(noise, str):
+        noise = _noise.parse(noise)
+    h, extra = nonlinearity_of(optimizer)
+    key = (sp.srepr(h), tuple((str(k), v) for k, v in extra.items()), noise.spec(), check)
+    if key in _CACHE:
+        return _CACHE[key]
+    ea = expect_residual(h, r, P, noise, stein=True, extra=extra, name="a(P) = E[h'(r)]", check=check)
+    eb = expect_residual(h * h, r, P, noise, stein=False, extra=extra, name="b(P) = E[h(r)^2]",
+                         check=check)
+    out = Derived(h=h, noise=noise, ea=ea, eb=eb, extra=extra)
+    _CACHE[key] = out
+    return out
