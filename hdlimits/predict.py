@@ -7,7 +7,8 @@ import numpy as np
 
 from . import schedules as sch
 from .limits import integrate as integ
-from .limits import recursion as rec
+
+from .limits.specialize import integrator_for, recursion_for
 from .results import RiskCurve
 
 __all__ = ["predict_risk", "check_times", "DIVERGENCE_FACTOR"]
@@ -83,17 +84,17 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
         rate0 = 2.0 * system.schedule.peak * float(np.max(system.kappa, initial=0.0))
         t_end = float(t[-1])
         h0 = min(1e-3 / rate0 if rate0 > 0 else 1e-3, max(t_end, 1e-12) * 1e-3)
-        P, D, status, t_stat, nsteps, nrej = integ.integrate(
+        P, D, status, t_stat, nsteps, nrej = integrator_for(system).integrate(
             system.kappa, system.weights, system.D0, float(system.d), system.curvature, kind, spar,
-            system.a, system.b, system.coef_params, system.a_is_constant, t, _breaks(system.schedule),
+            system.coef_params, system.a_is_constant, t, _breaks(system.schedule),
             rtol, 1e-14 * max(P0, 1e-300), h0, thr, 10_000_000, bool(store_modes),
             0.0 if fixed_step is None else float(fixed_step))
         info = {"steps": int(nsteps), "rejected": int(nrej)}
     else:
         steps = np.round(t * system.d).astype(np.int64)
-        P, D, status, k_stat = rec.recurse(
+        P, D, status, k_stat = recursion_for(system).recurse(
             system.kappa, system.weights, system.D0, float(system.d), system.curvature, kind, spar,
-            system.a, system.b, system.coef_params, steps, thr, bool(store_modes))
+            system.coef_params, steps, thr, bool(store_modes))
         t_stat = k_stat / system.d
         nsteps = int(k_stat)
         info = {"steps": nsteps, "exact": bool(system.exact_recursion)}

@@ -20,7 +20,12 @@ import math
 import numba as nb
 import numpy as np
 
-from ..schedules import evaluate
+from hdlimits.schedules import evaluate
+
+# The coefficient pair this copy of the module is compiled for (see hdlimits/limits/specialize.py,
+# which writes copies of this file with these two lines replaced). Absolute imports only.
+from hdlimits.limits.coefficients import one as _A  # specialize: a
+from hdlimits.limits.coefficients import residual_second_moment as _B  # specialize: b
 
 OK, DIVERGED, STEP_FAILED = 0, 1, 2
 
@@ -55,39 +60,17 @@ def _phi4(z, out):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _lagrange_weights(nodes, n, phi2, theta_e, ph, coef, out):
-    """Weights ``out[j] = ∫_0^{θe} e^{−φ2(θe−θ)} L_j(θ) φ2 dθ`` for the Lagrange basis on ``nodes[:n]``.
-
-    ``ph`` must hold the φ-functions at ``z = −φ2·θe`` (see :func:`_phi4`); ``coef`` is scratch.
-    """
-    # J_m = ∫_0^1 e^{z(1−η)} η^m dη = m! φ_{m+1}(z)
+def _weights3(c, phi2, te, ph, out):
+    """Weights ``out[j] = ∫_0^{θe} e^{−φ2(θe−θ)} L_j(θ) φ2 dθ`` for the quadratic Lagrange basis on the
+    clock nodes (0, c, 1); ``ph`` holds the φ-functions at ``z = −φ2·θe``."""
     J0 = ph[1]
-    J1 = ph[2]
-    J2 = 2.0 * ph[3]
-    J3 = 6.0 * ph[4]
-    te = theta_e
-    for j in range(n):
-        # monomial coefficients of Π_{k≠j} (θ − x_k) / (x_j − x_k)
-        for m in range(n):
-            coef[m] = 0.0
-        coef[0] = 1.0
-        deg = 0
-        den = 1.0
-        for k in range(n):
-            if k == j:
-                continue
-            xk = nodes[k]
-            for m in range(deg + 1, 0, -1):
-                coef[m] = coef[m - 1] - xk * coef[m]
-            coef[0] = -xk * coef[0]
-            deg += 1
-            den *= nodes[j] - xk
-        s = coef[0] * J0 + coef[1] * te * J1
-        if n > 2:
-            s += coef[2] * te * te * J2
-        if n > 3:
-            s += coef[3] * te * te * te * J3
-        out[j] = phi2 * te * s / den
+    J1 = te * ph[2]
+    J2 = te * te * 2.0 * ph[3]
+    f = phi2 * te
+    out[0] = f * (J2 / c - (1.0 + c) / c * J1 + J0)
+    cc = c * (c - 1.0)
+    out[1] = f * (J2 - J1) / cc
+    out[2] = f * (J2 - c * J1) / (1.0 - c)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -106,15 +89,13 @@ def _mode_pass(kappa, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, Up, V
 
     Fills ``S[k, j]`` (k = 0: node h/2, k = 1: node h; j = forcing node 0, 1, 2) with
     ``Σ_i κ_i g_ij W^{(k)}_ij`` where ``G_ij = b_j g_ij``, and returns the free decays
-    ``(c_mid, c_end)``. ``Scub`` (j = −1..2) and ``Slin`` (j = 0, 2) are the same end-of-step sums for
-    the cubic and linear interpolants (error estimates). With ``store``, per-mode end weights go to
+    ``(c_mid, c_end)``. ``Scub`` (j = −1..2) holds the end-of-step sums of the cubic-minus-quadratic
+    correction and ``Slin`` (j = 0, 2) those of the linear interpolant (error estimates). With ``store``, per-mode end weights go to
     ``E2`` and ``GW`` (for the state update).
     """
     n = kappa.size
-    nodes = np.empty(4)
     ph = np.empty(5)
     ph1 = np.empty(5)
-    coef = np.empty(4)
     wq = np.empty(4)
     wc = np.empty(4)
     g = np.empty(4)
@@ -153,11 +134,8 @@ def _mode_pass(kappa, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, Up, V
         c_mid += ka * e1 * D0[i]
         c_end += ka * e2 * D0[i]
         c = phi1 / phi2
-        nodes[0] = 0.0
-        nodes[1] = c
-        nodes[2] = 1.0
         # end of step, quadratic
-        _lagrange_weights(nodes, 3, phi2, 1.0, ph, coef, wq)
+        _weights3(c, phi2, 1.0, ph, wq)
         for j in range(3):
             S[1, j] += ka * g[j] * wq[j]
         if store:
@@ -165,24 +143,24 @@ def _mode_pass(kappa, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, Up, V
             for j in range(3):
                 GW[i, j] = g[j] * wq[j]
         # midpoint, quadratic
-        _lagrange_weights(nodes, 3, phi2, c, ph1, coef, wc)
+        _weights3(c, phi2, c, ph1, wc)
         for j in range(3):
             S[0, j] += ka * g[j] * wc[j]
         # linear estimate (nodes 0 and 1 in θ)
         Slin[0] += ka * g[0] * phi2 * (ph[1] - ph[2])
         Slin[1] += ka * g[2] * phi2 * ph[2]
         if has_prev:
+            # cubic minus quadratic interpolant = G[m, 0, c, 1]·θ(θ−c)(θ−1) with the previous node
+            # m < 0; its convolution with e^{−φ2(1−θ)} is φ2 (J3 − (1+c) J2 + c J1)
             phip = ka * Up - ka * ka * Vp / d
             denm = 2.0 * ka * a_m - curv * gam_m * ka * ka / d
             gm = gam_m * w[i] / (d * denm) if denm != 0.0 else 0.0
-            nodes[0] = -phip / phi2
-            nodes[1] = 0.0
-            nodes[2] = c
-            nodes[3] = 1.0
-            _lagrange_weights(nodes, 4, phi2, 1.0, ph, coef, wq)
-            Scub[0] += ka * gm * wq[0]
-            for j in range(3):
-                Scub[j + 1] += ka * g[j] * wq[j + 1]
+            m = -phip / phi2
+            corr = ka * phi2 * (6.0 * ph[4] - (1.0 + c) * 2.0 * ph[3] + c * ph[2])
+            Scub[0] += corr * gm / (m * (m - c) * (m - 1.0))
+            Scub[1] += corr * g[0] * (-1.0 / (m * c))
+            Scub[2] += corr * g[1] / ((c - m) * c * (c - 1.0))
+            Scub[3] += corr * g[2] / ((1.0 - m) * (1.0 - c))
     return c_mid, c_end
 
 
@@ -198,9 +176,7 @@ def _dense_state(kappa, w, D0, d, curv, gam, aval, bval, h, sig, out):
     V1 = _quad_integral(H0, H1, H2, h, 0.5)
     V2 = _quad_integral(H0, H1, H2, h, 1.0)
     Vs = _quad_integral(H0, H1, H2, h, sig)
-    nodes = np.empty(3)
     ph = np.empty(5)
-    coef = np.empty(3)
     wq = np.empty(3)
     for i in range(n):
         ka = kappa[i]
@@ -224,28 +200,25 @@ def _dense_state(kappa, w, D0, d, curv, gam, aval, bval, h, sig, out):
             f2 = w[i] * gam[2] ** 2 * bval[2] / d
             out[i] = D0[i] + _quad_integral(f0, f1, f2, h, sig)
             continue
-        nodes[0] = 0.0
-        nodes[1] = phi1 / phi2
-        nodes[2] = 1.0
         _phi4(-phis, ph)
-        _lagrange_weights(nodes, 3, phi2, phis / phi2, ph, coef, wq)
+        _weights3(phi1 / phi2, phi2, phis / phi2, ph, wq)
         out[i] = ph[0] * D0[i] + g0 * wq[0] + g1 * wq[1] + g2 * wq[2]
 
 
 @nb.njit(cache=True, nogil=True)
-def _solve_nodes(c_mid, c_end, S, b0, P1, P2, b_func, cpar):
+def _solve_nodes(c_mid, c_end, S, b0, P1, P2, cpar):
     """Newton solve of ``P_k = c_k + b0 S_k0 + b(P1) S_k1 + b(P2) S_k2`` (k = mid, end)."""
     for _ in range(50):
-        b1 = b_func(P1, cpar)
-        b2 = b_func(P2, cpar)
+        b1 = _B(P1, cpar)
+        b2 = _B(P2, cpar)
         F1 = P1 - c_mid - b0 * S[0, 0] - b1 * S[0, 1] - b2 * S[0, 2]
         F2 = P2 - c_end - b0 * S[1, 0] - b1 * S[1, 1] - b2 * S[1, 2]
         e1 = 1e-7 * (abs(P1) + 1e-300)
         e2 = 1e-7 * (abs(P2) + 1e-300)
-        db1 = (b_func(P1 + e1, cpar) - b_func(P1 - e1, cpar)) / (2 * e1) if P1 > e1 else \
-            (b_func(P1 + e1, cpar) - b1) / e1
-        db2 = (b_func(P2 + e2, cpar) - b_func(P2 - e2, cpar)) / (2 * e2) if P2 > e2 else \
-            (b_func(P2 + e2, cpar) - b2) / e2
+        db1 = (_B(P1 + e1, cpar) - _B(P1 - e1, cpar)) / (2 * e1) if P1 > e1 else \
+            (_B(P1 + e1, cpar) - b1) / e1
+        db2 = (_B(P2 + e2, cpar) - _B(P2 - e2, cpar)) / (2 * e2) if P2 > e2 else \
+            (_B(P2 + e2, cpar) - b2) / e2
         j11 = 1.0 - db1 * S[0, 1]
         j12 = -db2 * S[0, 2]
         j21 = -db1 * S[1, 1]
@@ -265,7 +238,7 @@ def _solve_nodes(c_mid, c_end, S, b0, P1, P2, b_func, cpar):
 
 
 @nb.njit(cache=True, nogil=True)
-def integrate(kappa, w, D_init, d, curv, s_kind, s_par, a_func, b_func, cpar, a_const,
+def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
               t_out, breaks, rtol, atol, h_init, div_threshold, max_steps, store_modes,
               fixed_step=0.0):
     """Integrate the mode system; return ``(P_out, D_out, status, t_status, n_steps, n_rejected)``.
@@ -324,8 +297,8 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, a_func, b_func, cpar, a_
         gam[0] = evaluate(s_kind, s_par, t + tiny)
         gam[1] = evaluate(s_kind, s_par, t + 0.5 * h)
         gam[2] = evaluate(s_kind, s_par, t + h - tiny)
-        aval[0] = a_func(P, cpar)
-        bval[0] = b_func(P, cpar)
+        aval[0] = _A(P, cpar)
+        bval[0] = _B(P, cpar)
         # predictor for the node values
         P1 = P + 0.5 * h * slope
         P2 = P + h * slope
@@ -334,8 +307,8 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, a_func, b_func, cpar, a_
             P2 = P
         ok = True
         for it in range(30):
-            aval[1] = a_func(P1, cpar)
-            aval[2] = a_func(P2, cpar)
+            aval[1] = _A(P1, cpar)
+            aval[2] = _A(P2, cpar)
             A0, A1, A2 = 2 * gam[0] * aval[0], 2 * gam[1] * aval[1], 2 * gam[2] * aval[2]
             H0, H1, H2 = curv * gam[0] ** 2, curv * gam[1] ** 2, curv * gam[2] ** 2
             U1 = _quad_integral(A0, A1, A2, h, 0.5)
@@ -344,7 +317,7 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, a_func, b_func, cpar, a_
             V2 = _quad_integral(H0, H1, H2, h, 1.0)
             c_mid, c_end = _mode_pass(kappa, w, D, d, curv, gam, aval, U1, U2, V1, V2, has_prev,
                                       Up, Vp, gam_m, a_m, h, True, E2, GW, S, Scub, Slin)
-            P1n, P2n, ok = _solve_nodes(c_mid, c_end, S, bval[0], P1, P2, b_func, cpar)
+            P1n, P2n, ok = _solve_nodes(c_mid, c_end, S, bval[0], P1, P2, cpar)
             if not ok:
                 break
             conv = abs(P1n - P1) <= 1e-13 * abs(P1n) + 1e-300 and abs(P2n - P2) <= 1e-13 * abs(P2n) + 1e-300
@@ -352,13 +325,13 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, a_func, b_func, cpar, a_
             P2 = P2n
             if a_const or (conv and it > 0):
                 break
-        bval[1] = b_func(P1, cpar)
-        bval[2] = b_func(P2, cpar)
+        bval[1] = _B(P1, cpar)
+        bval[2] = _B(P2, cpar)
         if ok:
             ok = math.isfinite(P2) and P1 >= -1e-12 * abs(P) and P2 >= -1e-12 * abs(P)
         if ok:
             if has_prev:
-                Pcub = c_end + b_m * Scub[0] + bval[0] * Scub[1] + bval[1] * Scub[2] + bval[2] * Scub[3]
+                Pcub = P2 + b_m * Scub[0] + bval[0] * Scub[1] + bval[1] * Scub[2] + bval[2] * Scub[3]
             else:
                 Pcub = c_end + bval[0] * Slin[0] + bval[2] * Slin[1]
             err = abs(Pcub - P2) / (atol + rtol * abs(P2))

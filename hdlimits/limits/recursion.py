@@ -15,11 +15,16 @@ import math
 import numba as nb
 import numpy as np
 
-from ..schedules import evaluate
+from hdlimits.schedules import evaluate
+
+# The coefficient pair this copy of the module is compiled for (see hdlimits/limits/specialize.py,
+# which writes copies of this file with these two lines replaced). Absolute imports only.
+from hdlimits.limits.coefficients import one as _A  # specialize: a
+from hdlimits.limits.coefficients import residual_second_moment as _B  # specialize: b
 
 
 @nb.njit(cache=True, nogil=True)
-def recurse(kappa, w, D_init, d, curv, s_kind, s_par, a_func, b_func, cpar, steps_out,
+def recurse(kappa, w, D_init, d, curv, s_kind, s_par, cpar, steps_out,
             div_threshold, store_modes):
     """Run ``steps_out[-1]`` steps; return ``(P_out, D_out, status, step_status)``."""
     n = kappa.size
@@ -42,8 +47,8 @@ def recurse(kappa, w, D_init, d, curv, s_kind, s_par, a_func, b_func, cpar, step
         if k >= last:
             break
         g = evaluate(s_kind, s_par, k / d)
-        a = a_func(P, cpar)
-        fb = g * g * b_func(P, cpar) / (d * d)
+        a = _A(P, cpar)
+        fb = g * g * _B(P, cpar) / (d * d)
         c1 = 2.0 * g * a / d
         c2 = curv * g * g / (d * d)
         Pn = 0.0
