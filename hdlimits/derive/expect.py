@@ -158,8 +158,9 @@ def _mixing_nodes(noise, G_num, h=QUAD_STEP):
     def mag(y):
         y = np.atleast_1d(np.asarray(y, dtype=float))
         with np.errstate(all="ignore"):
-            vals = [np.abs(np.asarray(G_num(P, var(y)), dtype=float)) for P in _P_PROBE]
-            scale = [abs(float(np.asarray(G_num(P, var(np.array([y_mode]))))[0])) + 1e-300
+            vals = [np.abs(np.broadcast_to(np.asarray(G_num(P, var(y)), dtype=float), y.shape))
+                    for P in _P_PROBE]
+            scale = [abs(float(np.ravel(G_num(P, var(np.array([y_mode]))))[0])) + 1e-300
                      for P in _P_PROBE]
             r = np.max([v * np.exp(logp(y)) / sc for v, sc in zip(vals, scale)], axis=0)
         return np.where(np.isfinite(r), r, np.inf)
