@@ -30,6 +30,11 @@ __version__ = "0.1.0"
 __all__ = ["Problem", "SGD", "PreconditionedSGD", "predict_risk", "simulate", "noise", "schedules",
            "RiskCurve", "SimulationResult", "critical_lr", "stationary_risk", "asymptotic_rate",
            "kernel_mass", "compare", "plot", "sweep", "phase"]
+
+from .optimizers.sign import Adam, AdamLimit, SignSGD  # noqa: E402  (signSGD / Adam, issue 4)
+__all__ += ["SignSGD", "Adam", "AdamLimit"]
+from .sign_effects import sign_effects, sign_stationary_excess_risk  # noqa: E402
+__all__ += ["sign_effects", "sign_stationary_excess_risk"]
 from .optimizers.clipped import ClippedSGD, NormalizedSGD  # noqa: E402  (clipping, issue 3)
 from . import clipping, derive  # noqa: E402
 __all__ += ["ClippedSGD", "NormalizedSGD", "clipping", "derive"]

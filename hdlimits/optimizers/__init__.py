@@ -7,7 +7,9 @@ generic mode system (``limit(problem, t_max)``, read by :mod:`hdlimits.limits`).
 """
 from .base import SimRule
 from .sgd import SGD, PreconditionedSGD
+from .sign import Adam, AdamLimit, SignSGD
 
-__all__ = ["SimRule", "SGD", "PreconditionedSGD"]
+__all__ = ["SimRule", "SGD", "PreconditionedSGD", "SignSGD", "Adam", "AdamLimit"]
+
 from .clipped import ClippedSGD, NormalizedSGD  # noqa: E402  (issue 3)
 __all__ += ["ClippedSGD", "NormalizedSGD"]

@@ -27,4 +27,5 @@ def lookup(kind: str):
 
 
 from . import kernels as _linear  # noqa: E402,F401  (registers "linear")
+from . import kernels_sign as _sign  # noqa: E402,F401  (registers "sign", "adam", "normsgd")
 from . import kernels_clip as _clip  # noqa: E402,F401  (registers "clip")

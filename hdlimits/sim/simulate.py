@@ -30,6 +30,8 @@ __all__ = ["simulate"]
 _DATA = {"gaussian": kernels.GAUSSIAN, "rademacher": kernels.RADEMACHER}
 # target number of coordinate-steps per kernel call (keeps blocks ~10 ms and memory small)
 _BLOCK_WORK = 4_000_000
+# samples per dense block × d (the block of X is ≈ 4 MB)
+_DENSE_BLOCK_FLOATS = 1 << 19
 
 
 class _Setup:
@@ -50,8 +52,9 @@ class _Setup:
         if self.dense:
             self.S = np.ascontiguousarray(problem.covariance_sqrt)
             self.Pmat = None if P is None else (np.diag(P) if P.ndim == 1 else P)
-            self.rows = max(self.batch, min(4096, _BLOCK_WORK // (self.d * self.d) * self.batch
-                                            or self.batch)) // self.batch * self.batch
+            # blocks of ≥ 16 samples (≈ 4 MB) so each GEMM with K^{1/2} reads it once for many rows
+            self.rows = max(self.batch, min(4096, max(16, _DENSE_BLOCK_FLOATS // self.d) * self.batch
+                                            )) // self.batch * self.batch
         else:
             self.sqrt_lam = np.sqrt(problem.eigenvalues)
             self.pdiag = np.ones(self.d) if P is None else np.ascontiguousarray(P)
@@ -70,7 +73,9 @@ def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, 
     nrng = np.random.default_rng(noise_seq)
     e = np.array(setup.problem.initial_error, dtype=np.float64)
     out = np.full(steps_out.size, np.inf)
-    rbuf = np.empty(B)
+    # residual slots for the batch, then the rule's per-run state (zero at the start of a run,
+    # kept across kernel calls; e.g. Adam's moments) — SimRule.state, default 0
+    rbuf = np.zeros(B + int(getattr(setup.rule, "state", 0)))
     if setup.dense:
         max_steps = setup.rows // B
     else:
