@@ -117,6 +117,29 @@ def register_optimizer(name, builder, add_arguments=None, help="", options=()):
         OPTION_OWNERS.setdefault(dest, set()).add(name)
 
 
+def _build_sign(args, lr):
+    from .optimizers import SignSGD
+    return SignSGD(lr, batch=args.batch)
+
+
+def _build_adam(args, lr):
+    from .optimizers import Adam
+    return Adam(lr, beta1=0.9 if args.beta1 is None else args.beta1,
+                beta2=0.999 if args.beta2 is None else args.beta2,
+                eps=1e-8 if args.adam_eps is None else args.adam_eps, batch=args.batch)
+
+
+def _add_adam_arguments(group):
+    group.add_argument("--beta1", type=float, default=None, help="Adam β1 in [0, 1) (default 0.9)")
+    group.add_argument("--beta2", type=float, default=None, help="Adam β2 in [0, 1) (default 0.999)")
+    group.add_argument("--adam-eps", type=float, default=None, help="Adam ε ≥ 0 (default 1e-8)")
+
+
+register_optimizer("sign", _build_sign, help="signSGD, u = sign(g) (limit: batch 1)")
+register_optimizer("adam", _build_adam, _add_adam_arguments, options=("beta1", "beta2", "adam_eps"),
+                   help="Adam (simulated exactly; limit = the β2 → 1 conjecture, biased at β2 < 1)")
+
+
 # ------------------------------------------------------------------------------------ arguments
 
 def _wrap(text, width=79):
