@@ -22,6 +22,29 @@ from .rng import next_u64, normal
 GAUSSIAN, RADEMACHER = 0, 1
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def draw_sample(state, sqrt_lam, e, data_kind, xrow):
+    """Draw ``x = √λ ⊙ ξ`` into ``xrow`` (ξ N(0,1) or ±1 by ``data_kind``) and return ``⟨x, e⟩``."""
+    d = e.size
+    r = 0.0
+    if data_kind == GAUSSIAN:
+        for j in range(d):
+            x = sqrt_lam[j] * normal(state)
+            xrow[j] = x
+            r += x * e[j]
+    else:
+        j = 0
+        while j < d:
+            u = next_u64(state)
+            for bit in range(min(64, d - j)):
+                sgn = np.float64(np.int64((u >> np.uint64(bit)) & np.uint64(1))) * 2.0 - 1.0
+                x = sqrt_lam[j] * sgn
+                xrow[j] = x
+                r += x * e[j]
+                j += 1
+    return r
+
+
 @nb.njit(cache=True, nogil=True)
 def diag_steps(state, sqrt_lam, pdiag, e, lrs, aux, eps, batch, data_kind, xbuf, rbuf, params):
     """Diagonal K. ``xbuf``: (batch, d) scratch; ``rbuf``: (batch,) scratch; ``eps``: steps·batch."""
@@ -29,23 +52,7 @@ def diag_steps(state, sqrt_lam, pdiag, e, lrs, aux, eps, batch, data_kind, xbuf,
     inv = 1.0 / (d * batch)
     for k in range(lrs.size):
         for b in range(batch):
-            r = 0.0
-            if data_kind == GAUSSIAN:
-                for j in range(d):
-                    x = sqrt_lam[j] * normal(state)
-                    xbuf[b, j] = x
-                    r += x * e[j]
-            else:
-                j = 0
-                while j < d:
-                    u = next_u64(state)
-                    for bit in range(min(64, d - j)):
-                        sgn = np.float64(np.int64((u >> np.uint64(bit)) & np.uint64(1))) * 2.0 - 1.0
-                        x = sqrt_lam[j] * sgn
-                        xbuf[b, j] = x
-                        r += x * e[j]
-                        j += 1
-            rbuf[b] = r - eps[k * batch + b]
+            rbuf[b] = draw_sample(state, sqrt_lam, e, data_kind, xbuf[b]) - eps[k * batch + b]
         c = lrs[k] * inv
         if batch == 1:
             c0 = c * rbuf[0]

@@ -86,6 +86,16 @@ def uniform(s):
     return (np.float64(np.int64(next_u64(s) >> np.uint64(11))) + 0.5) * _TWO_M53
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _layer_draw(s):
+    """One 64-bit draw split into a layer index (8 bits), a sign (1 bit) and a point in the layer."""
+    u = next_u64(s)
+    i = np.int64(u & np.uint64(0xFF))
+    sign = np.float64(np.int64((u >> np.uint64(7)) & np.uint64(2))) - 1.0
+    x = np.float64(np.int64(u >> np.uint64(12))) * _TWO_M52 * ZIG_X[i]
+    return i, sign, x
+
+
 @nb.njit(cache=True, nogil=True)
 def _normal_slow(s, i, x, sign):
     # outside the fast path: tail (i = 0) or wedge test; retries draw a fresh layer
@@ -99,10 +109,7 @@ def _normal_slow(s, i, x, sign):
         y = ZIG_F[i] + uniform(s) * (ZIG_F[i + 1] - ZIG_F[i])
         if y < math.exp(-0.5 * x * x):
             return sign * x
-        u = next_u64(s)
-        i = np.int64(u & np.uint64(0xFF))
-        sign = np.float64(np.int64((u >> np.uint64(7)) & np.uint64(2))) - 1.0
-        x = np.float64(np.int64(u >> np.uint64(12))) * _TWO_M52 * ZIG_X[i]
+        i, sign, x = _layer_draw(s)
         if x < ZIG_X[i + 1]:
             return sign * x
 
@@ -110,10 +117,7 @@ def _normal_slow(s, i, x, sign):
 @nb.njit(cache=True, nogil=True, inline="always")
 def normal(s):
     """A standard normal draw (ziggurat; ~99% of draws take the fast path)."""
-    u = next_u64(s)
-    i = np.int64(u & np.uint64(0xFF))
-    sign = np.float64(np.int64((u >> np.uint64(7)) & np.uint64(2))) - 1.0
-    x = np.float64(np.int64(u >> np.uint64(12))) * _TWO_M52 * ZIG_X[i]
+    i, sign, x = _layer_draw(s)
     if x < ZIG_X[i + 1]:
         return sign * x
     return _normal_slow(s, i, x, sign)
