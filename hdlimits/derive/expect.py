@@ -106,9 +106,16 @@ def _structure(noise):
     if isinstance(noise, _noise.GaussianMixture):
         comps, syms, vals = [], [], []
         for k, (w, m, s) in enumerate(zip(noise.weights, noise.means, noise.stds)):
-            ws, ms = sp.Symbol(f"w{k}", positive=True), sp.Symbol(f"m{k}", real=True)
-            syms += [ws, ms]
-            vals += [w, m]
+            ws = sp.Symbol(f"w{k}", positive=True)
+            syms.append(ws)
+            vals.append(w)
+            if m == 0:
+                # a zero mean stays the number 0: sympy's closed forms for a symbolic mean may divide by it
+                ms = sp.Integer(0)
+            else:
+                ms = sp.Symbol(f"m{k}", real=True)
+                syms.append(ms)
+                vals.append(m)
             if s == 0:
                 comps.append((ws, ms, sp.Integer(0)))
             else:
@@ -382,7 +389,8 @@ def _numeric_noise(f, noise, P_scale=None):
         return tot
     if isinstance(noise, _noise.Uniform):
         a = noise.half_width
-        return _spi.quad(lambda e: fv(e) / (2 * a), -a, a, limit=400, epsabs=0, epsrel=1e-12)[0]
+        pts = a * np.linspace(-0.75, 0.75, 7)
+        return _quad_sum(lambda e: fv(e) / (2 * a), [-a, *pts, a])
     if isinstance(noise, _noise.Laplace):
         b = noise.scale
         return _quad(lambda e: fv(e) * np.exp(-abs(e) / b) / (2 * b), b)
@@ -393,13 +401,48 @@ def _numeric_noise(f, noise, P_scale=None):
     raise ValueError(f"no numerical reference for {noise}")
 
 
+_QUAD_ACCEPT = 1e-11   # relative error estimate a reference integral must reach (the check wants 1e-8)
+
+
+def _piece(g, lo, hi, epsabs):
+    """One adaptive-quadrature piece: ``(value, error estimate)``, no warnings printed.
+
+    ``full_output`` makes QUADPACK report trouble (subdivision limit, roundoff, slow convergence) in its
+    return value instead of an ``IntegrationWarning``; the caller decides from the error estimate.
+    """
+    out = _spi.quad(g, lo, hi, limit=400, epsabs=epsabs, epsrel=1e-12, full_output=1)
+    return float(out[0]), float(out[1])
+
+
+def _quad_sum(g, edges, tails=False):
+    """``∫ g`` over ``[edges[0], edges[-1]]`` split at the interior edges (and the two infinite tails beyond
+    them when ``tails``), each piece by QUADPACK; the tails get an absolute tolerance relative to the
+    finite part (a tail that is exactly 0, e.g. a Gaussian factor underflowing, cannot meet a relative one).
+    Raises ``RuntimeError`` when the summed error estimate exceeds ``_QUAD_ACCEPT`` relative.
+    """
+    edges = sorted(set(float(x) for x in edges))
+    vals, errs = [], []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        v_, e_ = _piece(g, lo, hi, 0.0)
+        vals.append(v_)
+        errs.append(e_)
+    mid = abs(sum(vals))
+    if tails:
+        for lo, hi in ((-np.inf, edges[0]), (edges[-1], np.inf)):
+            v_, e_ = _piece(g, lo, hi, 1e-14 * mid)
+            vals.append(v_)
+            errs.append(e_)
+    total = float(sum(vals))
+    err = float(sum(errs))
+    if not np.isfinite(total) or err > _QUAD_ACCEPT * max(abs(total), 1e-300):
+        raise RuntimeError(f"the adaptive-quadrature reference did not converge (value {total:.6g}, error "
+                           f"estimate {err:.2e}); the compiled coefficient cannot be checked")
+    return total
+
+
 def _quad(g, scale, center=0.0):
-    L = 40.0 * scale
-    pts = center + scale * np.array([-3.0, -1.0, -0.3, 0.0, 0.3, 1.0, 3.0])
-    mid = _spi.quad(g, center - L, center + L, points=pts, limit=800, epsabs=0, epsrel=1e-13)[0]
-    left = _spi.quad(g, -np.inf, center - L, limit=400, epsabs=0, epsrel=1e-12)[0]
-    right = _spi.quad(g, center + L, np.inf, limit=400, epsabs=0, epsrel=1e-12)[0]
-    return mid + left + right
+    pts = center + scale * np.array([-40.0, -3.0, -1.0, -0.3, 0.0, 0.3, 1.0, 3.0, 40.0])
+    return _quad_sum(g, pts, tails=True)
 
 
 def _check(out: NoiseExpectation, reference, Ps=(0.05, 0.7, 3.0), tol=1e-8):

@@ -111,3 +111,41 @@ def test_unknown_symbol_is_an_error():
     from hdlimits.derive import codegen
     with pytest.raises(ValueError, match="no value"):
         codegen.compile_scalar(P + sp.Symbol("zz"), P, [])
+
+
+def test_student_t_check_is_silent():
+    """The one-time quadrature check of a Student-t coefficient emits no IntegrationWarning."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = expect_residual(CLAMP, r, P, hd.noise.student_t(3, 0.5), stein=True, extra={c: 0.4})
+    assert out.check_error <= 1e-8
+
+
+def test_reference_quadrature_failure_raises():
+    from hdlimits.derive.expect import _quad_sum
+    with pytest.raises(RuntimeError, match="did not converge"):
+        _quad_sum(lambda e: 1.0 / abs(e), [-1.0, 0.0, 1.0])   # divergent at 0
+
+
+@pytest.mark.parametrize("mix", [([0.8, 0.2], [0.0, 0.4], [0.2, 2.0]), ([0.5, 0.5], [0.0, 1.0], [0.5, 0.0]),
+                                 ([0.7, 0.3], [0.5, -1.0], [1.0, 0.5])], ids=str)
+def test_expect_noise_gaussian_mixture_with_means(mix):
+    """E|ε| (folded normal) and E exp(−ε²/2P) of a Gaussian mixture, components with zero and nonzero means."""
+    eps = sp.Symbol("eps", real=True)
+    law = hd.noise.gaussian_mixture(*mix)
+    g_abs = expect_noise(sp.Abs(eps), eps, P, law)
+    g_exp = expect_noise(sp.exp(-eps ** 2 / (2 * P)), eps, P, law)
+    p = 0.5
+    ref_abs = ref_exp = 0.0
+    for w, m, s in zip(*mix):
+        if s == 0:
+            ref_abs += w * abs(m)
+            ref_exp += w * math.exp(-m * m / (2 * p))
+        else:
+            ref_abs += w * (s * math.sqrt(2 / math.pi) * math.exp(-m * m / (2 * s * s))
+                            + m * math.erf(m / (s * math.sqrt(2))))
+            ref_exp += w * math.sqrt(p / (p + s * s)) * math.exp(-m * m / (2 * (p + s * s)))
+    assert g_abs.kind == g_exp.kind == "closed form"
+    assert g_abs(p) == pytest.approx(ref_abs, rel=1e-12)
+    assert g_exp(p) == pytest.approx(ref_exp, rel=1e-12)
