@@ -13,6 +13,9 @@ Clipped SGD (Marshall, Xiao, Agarwala, Paquette, "To Clip or not to Clip", arXiv
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +36,9 @@ m2 = sp.Symbol("M2", nonnegative=True)   # E ε²
 
 _CACHE: dict = {}
 
+#: bump when the engine's results change (invalidates the on-disk derivation cache)
+ENGINE_VERSION = "1"
+
 
 @dataclass(eq=False)
 class Derived:
@@ -42,6 +48,7 @@ class Derived:
         quadrature, unevaluated integrals over the noise's mixing law.
     kind : ``"closed form"`` if both are closed forms, else ``"quadrature"``.
     a_func, b_func : numba ``f(P, params)`` (one shared parameter array, :meth:`params`).
+    from_cache : True when this result was read from the on-disk derivation cache (no sympy work).
     """
 
     h: object
@@ -49,6 +56,7 @@ class Derived:
     ea: NoiseExpectation
     eb: NoiseExpectation
     extra: dict
+    from_cache: bool = False
 
     @property
     def a(self):
@@ -128,13 +136,83 @@ def nonlinearity_of(optimizer):
                      "expression in hdlimits.derive.engine.r")
 
 
+# -- on-disk cache of derivations ----------------------------------------------------------------
+
+def _disk_key(h, extra, noise, check) -> str:
+    """SHA-256 of (update rule, its parameter symbols and defaults, noise law spec, check, versions)."""
+    blob = json.dumps({"h": sp.srepr(h), "extra": [[sp.srepr(k), repr(float(v))] for k, v in extra.items()],
+                       "noise": noise.spec(), "check": bool(check), "engine": ENGINE_VERSION,
+                       "sympy": sp.__version__, "numpy": np.__version__}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _derivation_path(key: str):
+    d = codegen.cache_dir() / "derivations"
+    d.mkdir(parents=True, exist_ok=True)
+    return d / f"{key}.json"
+
+
+def _srepr(x):
+    return None if x is None else sp.srepr(x)
+
+
+def _parse(s):
+    return None if s is None else sp.sympify(s)
+
+
+def _expectation_record(e: NoiseExpectation) -> dict:
+    return {"name": e.name, "expr": _srepr(e.expr), "display": _srepr(e.display), "kind": e.kind,
+            "params": [float(x) for x in np.asarray(e.params, dtype=np.float64)],
+            "P": _srepr(e.P), "template": _srepr(e.template), "symbols": [sp.srepr(x) for x in e.symbols],
+            "check_error": float(e.check_error), "module": codegen.source_file(e.func)}
+
+
+def _expectation_from(rec: dict) -> NoiseExpectation:
+    func = codegen.load_file(rec["module"])
+    return NoiseExpectation(name=rec["name"], expr=_parse(rec["expr"]), display=_parse(rec["display"]),
+                            kind=rec["kind"], func=func, params=np.array(rec["params"], dtype=np.float64),
+                            P=_parse(rec["P"]), template=_parse(rec["template"]),
+                            symbols=[_parse(x) for x in rec["symbols"]], check_error=rec["check_error"])
+
+
+def _save(key, out: Derived):
+    rec = {"engine": ENGINE_VERSION, "h": sp.srepr(out.h),
+           "extra": [[sp.srepr(k), float(v)] for k, v in out.extra.items()],
+           "noise": out.noise.spec(), "a": _expectation_record(out.ea), "b": _expectation_record(out.eb)}
+    path = _derivation_path(key)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(rec))
+    os.replace(tmp, path)
+
+
+def _load_cached(key, noise):
+    """The cached derivation, or None when absent, unreadable or stale (its modules gone)."""
+    path = _derivation_path(key)
+    if not path.exists():
+        return None
+    try:
+        rec = json.loads(path.read_text())
+        if rec.get("engine") != ENGINE_VERSION or rec.get("noise") != noise.spec():
+            return None
+        extra = {sp.sympify(k): v for k, v in rec["extra"]}
+        return Derived(h=sp.sympify(rec["h"]), noise=noise, ea=_expectation_from(rec["a"]),
+                       eb=_expectation_from(rec["b"]), extra=extra, from_cache=True)
+    except (OSError, ValueError, KeyError, TypeError, SyntaxError, sp.SympifyError):
+        return None
+
+
 def derive(optimizer, noise, check: bool = True) -> Derived:
     """Derive the limiting coefficients of ``optimizer`` (or of ``u = x·h(r)`` for a sympy ``h``) under
     the noise law ``noise``; see the module docstring.
 
-    The result is cached in memory per (update rule, noise law). The compiled functions are cached on
-    disk by :mod:`hdlimits.derive.codegen`. With ``check`` each compiled coefficient is compared once
-    with adaptive quadrature (relative error ≤ 1e-8, else ``RuntimeError``).
+    The result is cached in memory per (update rule, noise law) and on disk, in
+    ``<cache>/derive/derivations/<hash>.json`` (``<cache>`` = ``$HDLIMITS_CACHE_DIR`` or
+    ``~/.cache/hdlimits``): the sympy expressions (``sympy.srepr``), the kind, the parameter arrays and the
+    names of the generated modules, keyed by a hash of (update rule, its parameter symbols and defaults,
+    noise law spec, ``check``, :data:`ENGINE_VERSION`, sympy and numpy versions). A new process then skips
+    the sympy work (``from_cache=True`` on the result). The compiled functions are cached on disk by
+    :mod:`hdlimits.derive.codegen`. With ``check`` each compiled coefficient is compared once (when first
+    derived) with adaptive quadrature (relative error ≤ 1e-8, else ``RuntimeError``).
     """
     from .. import noise as _noise
     if isinstance(noise, str):
@@ -143,9 +221,18 @@ def derive(optimizer, noise, check: bool = True) -> Derived:
     key = (sp.srepr(h), tuple((str(k), v) for k, v in extra.items()), noise.spec(), check)
     if key in _CACHE:
         return _CACHE[key]
+    dkey = _disk_key(h, extra, noise, check)
+    out = _load_cached(dkey, noise)
+    if out is not None:
+        _CACHE[key] = out
+        return out
     ea = expect_residual(h, r, P, noise, stein=True, extra=extra, name="a(P) = E[h'(r)]", check=check)
     eb = expect_residual(h * h, r, P, noise, stein=False, extra=extra, name="b(P) = E[h(r)^2]",
                          check=check)
     out = Derived(h=h, noise=noise, ea=ea, eb=eb, extra=extra)
     _CACHE[key] = out
+    try:
+        _save(dkey, out)
+    except OSError:   # a read-only cache directory only costs the next process the derivation
+        pass
     return out
