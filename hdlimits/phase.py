@@ -14,6 +14,10 @@ Conventions (CONVENTIONS.md): step ``γ/d`` with minibatch ``B``, time ``t = ste
   ``B_crit = tr K/λ_max`` (Lee, Cheng, Paquette, Paquette 2022).
 * :func:`lr_time` — learning rate × time → risk heatmap for a schedule family, with the critical
   learning rates and the best learning rate at each time.
+* :func:`clipping` — clip threshold × noise tail → best clipped / best SGD excess risk, with the CCC = 1
+  contour (Marshall, Xiao, Agarwala, Paquette 2024, arXiv 2406.11733).
+* :func:`sign_vs_sgd` — spectrum condition number × noise tail → time-to-target ratio signSGD / SGD,
+  each at its best learning rate (Xiao, Marshall, Agarwala, Paquette, arXiv 2411.12135).
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ from .optimizers import SGD
 from .problem import Problem
 from .sweep import Curve, Divergence, SweepResult, sweep
 
-__all__ = ["PhaseResult", "sgd_stability", "lr_time", "NAMES"]
+__all__ = ["PhaseResult", "sgd_stability", "lr_time", "clipping", "sign_vs_sgd", "NAMES"]
 
 
 @dataclass(eq=False)
@@ -262,5 +266,264 @@ def lr_time(problem=None, lrs=None, t=None, schedule="constant", batch=1, method
     return _write("lr-time", PhaseResult("lr-time", res, bounds), fig, out)
 
 
+# ------------------------------------------------------------------------------ clipping
+def _tail_law(df, scale):
+    """Student-t(df, scale), or the Gaussian N(0, scale²) (its df → ∞ limit) for df = inf."""
+    return noise_mod.gaussian(scale) if math.isinf(df) else noise_mod.student_t(df, scale)
+
+
+def _with_tail(df, base, scale):
+    """``base`` with the label noise replaced by the tail law ``df`` (module level: picklable)."""
+    return Problem.from_spectrum(base.eigenvalues, base.initial_error, _tail_law(df, scale), base.basis,
+                                 label=f"{base.label}, noise df={df:g}")
+
+
+def _clipped(c, problem):
+    """ClippedSGD with the *residual* threshold ``c`` (gradient-norm threshold ``c·√tr K``); the lr is
+    set by the metric."""
+    from .optimizers.clipped import ClippedSGD
+    return ClippedSGD(lr=1.0, clip=c * math.sqrt(problem.trace))
+
+
+#: residual threshold standing for "no clipping" (μ = 1 and ν = P + E ε² to double precision)
+_NO_CLIP = 1e8
+
+
+def _unclipped(problem):
+    """SGD as the c → ∞ member of the clipped family (same limiting equation, without the finite-d
+    ``γκ/d`` term that the clipped limit does not carry)."""
+    return _clipped(_NO_CLIP, problem)
+
+
+@dataclass(frozen=True)
+class _ClipVersusSGD:
+    """Best clipped excess risk at ``t`` over learning rates ``m·γ_SGD/μ_c(P_ref)`` (``m`` in
+    ``multipliers``; ``γ_SGD/μ`` is the compensated lr of the CCC comparison), divided by the best SGD
+    excess risk at ``t``; plus CCC and CSC at ``P_ref`` = the best SGD run's final ``eᵀKe``.
+    ``reference``: ``noise spec -> (best SGD excess risk, its lr)``."""
+
+    t: float
+    multipliers: tuple
+    reference: dict
+
+    names = ("ratio", "best_clipped_excess_risk", "clipped_lr", "ccc", "csc")
+    extra: dict = field(default_factory=dict)
+
+    def evaluate(self, problem, optimizer, index):
+        from . import clipping
+        from .sweep import with_lr
+        sgd_excess, sgd_lr = self.reference[problem.noise.spec()]
+        P_ref = 2.0 * sgd_excess
+        c = optimizer.residual_threshold(problem)
+        mu = float(clipping.mu(P_ref, c, problem.noise))
+        nh = float(clipping.nu_hat(P_ref, c, problem.noise))
+        best, best_lr = math.inf, math.nan
+        for m in self.multipliers:
+            lr = m * sgd_lr / mu
+            from .predict import predict_risk
+            cur = predict_risk(problem, with_lr(optimizer, lr), [0.0, self.t], store_modes=False)
+            x = float(cur.excess_risk[-1])
+            if x < best:
+                best, best_lr = x, lr
+        status = "ok" if math.isfinite(best) else "diverged for every lr"
+        return ({"ratio": best / sgd_excess, "best_clipped_excess_risk": best, "clipped_lr": best_lr,
+                 "ccc": mu * mu / nh, "csc": mu / nh}, status)
+
+    def describe(self):
+        return {"metric": "clipped vs SGD", "t": self.t, "multipliers": list(self.multipliers)}
+
+
+def clipping(problem=None, thresholds=None, dfs=None, t=10.0, n_lrs=5, out="phase_clipping", *,
+             resolution=None, d=100, alpha=1.0, beta=1.0, scale=0.5, backend="local", workers=None,
+             client=None, progress=None) -> PhaseResult:
+    """Clip threshold × noise tail → best clipped excess risk / best SGD excess risk, with CCC = 1.
+
+    Marshall, Xiao, Agarwala, Paquette, *To clip or not to clip*, arXiv 2406.11733
+    (shared/math/sgd_sign_clip.md §5). Noise: Student-t with ``df`` degrees of freedom and scale
+    ``scale`` (``df = inf``: the Gaussian N(0, scale²)); ``df`` must be > 2 so that SGD's limit exists.
+    Threshold axis: the residual threshold ``c = C/√tr K`` (``C`` the gradient-norm threshold).
+
+    For each tail, SGD's best excess risk at time ``t`` over 12 learning rates in
+    ``[0.02, 0.95]·γ_c`` (:func:`hdlimits.critical_lr`) is the reference, and ``P_ref = eᵀKe`` at its end.
+    SGD is evaluated as the ``c → ∞`` member of the clipped family (``μ = 1``, ``ν = P + E ε²``): the
+    clipped limit omits the finite-d ``γ²κ_i²D_i/d`` term that ``hd.SGD``'s limit keeps, and comparing
+    across the two would bias the ratio (by ≈ 13 % at d = 100, γ = 1 on the default spectrum) rather
+    than measure clipping;
+    for each (threshold, tail) clipped SGD is run at ``n_lrs`` learning rates ``m·γ_SGD/μ_c(P_ref)``,
+    ``m ∈ [1/3, 3]`` log-spaced (``n_lrs = 1``: ``m = 1``, the compensated lr of the paper's CCC), and the
+    best is kept. Colour: ``log2`` of the ratio (blue: clipping better). Drawn: the contour
+    ``CCC(P_ref) = μ²/ν̂ = 1`` (clipping helps where CCC > 1) and the measured ratio = 1.
+
+    ``resolution``: number of thresholds and of tails (``resolution − 1`` Student-t df log-spaced in
+    [2.2, 64] plus the Gaussian) when ``thresholds``/``dfs`` are not given (default 24 × 8).
+    Cost: each new noise law is derived and checked once per worker process by the derivation engine.
+    """
+    from .sweep import BestFinalRisk
+    if problem is None:
+        problem = Problem.power_law(d=v.integer("d", d, low=2), alpha=alpha, beta=beta, seed=0)
+    elif not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a hdlimits Problem, got {type(problem).__name__}")
+    scale = v.positive("scale", scale)
+    t = v.positive("t", t)
+    n_lrs = v.integer("n_lrs", n_lrs, low=1)
+    n_c, n_df = (24, 8) if resolution is None else (v.integer("resolution", resolution, low=2),) * 2
+    if thresholds is None:
+        thresholds = np.geomspace(0.03, 30.0, n_c) * scale / 0.5
+    thresholds = np.asarray(v.vector("thresholds", thresholds, positive=True))
+    if dfs is None:
+        dfs = np.concatenate([np.geomspace(2.2, 64.0, n_df - 1), [np.inf]])
+    dfs = np.array(dfs, dtype=np.float64)
+    if dfs.ndim != 1 or dfs.size == 0 or np.any(~(dfs > 2)):
+        raise ValueError(f"dfs must be Student-t degrees of freedom in (2, inf] (inf: Gaussian), got {dfs}")
+    dfs = np.sort(dfs)
+    kw = _sweep_kwargs(backend, workers, client, progress)
+    pf = functools.partial(_with_tail, base=problem, scale=scale)
+
+    # SGD reference: best excess risk at t for each tail (its own best lr)
+    g_c = critical_lr(problem, SGD(lr=1.0), finite_d=True)
+    sgd_lrs = tuple(g_c * np.geomspace(0.02, 0.95, 12))
+    ref = sweep(pf, _unclipped, {"df": dfs}, BestFinalRisk(t, sgd_lrs, quantity="excess_risk"), **kw)
+    reference = {_tail_law(df, scale).spec(): (float(ref["best_final_risk"][i]), float(ref["best_lr"][i]))
+                 for i, df in enumerate(dfs)}
+    mult = (1.0,) if n_lrs == 1 else tuple(np.geomspace(1 / 3, 3.0, n_lrs))
+    metric = _ClipVersusSGD(t, mult, reference)
+    res = sweep(pf, _clipped, {"df": dfs, "c": thresholds}, metric, chunksize=thresholds.size, **kw)
+    res.values["sgd_best_excess_risk"] = np.repeat(ref["best_final_risk"][:, None], thresholds.size, 1)
+    res.values["sgd_best_lr"] = np.repeat(ref["best_lr"][:, None], thresholds.size, 1)
+    res.metadata.update({"phase": "clipping", "problem": problem.describe(), "t": t, "scale": scale,
+                         "threshold_units": "residual c = C/sqrt(tr K)", "sgd_lrs": list(sgd_lrs),
+                         "lr_multipliers": list(mult), "P_ref": "2 × best SGD excess risk at t"})
+    bounds = {"ccc": res["ccc"], "csc": res["csc"]}
+
+    fig = _figure()
+    ax = fig.add_subplot()
+    ratio = res["ratio"]                                           # df × c
+    lr2 = np.log2(np.where(ratio > 0, ratio, np.nan))
+    lim = max(float(np.nanmax(np.abs(lr2))) if np.isfinite(lr2).any() else 1.0, 0.05)
+    rows = np.arange(dfs.size)
+    mesh = ax.pcolormesh(_edges(thresholds), _edges(rows, log=False), np.ma.masked_invalid(lr2),
+                         cmap="RdBu_r", vmin=-lim, vmax=lim, shading="flat")
+    cb = fig.colorbar(mesh, ax=ax)
+    cb.set_label(rf"$\log_2$(best clipped / best SGD excess risk) at t = {t:g}" "\n(blue: clipping better)")
+    C, Rw = np.meshgrid(thresholds, rows)
+    if dfs.size > 1 and thresholds.size > 1:
+        ccc = np.asarray(res["ccc"], dtype=float)
+        if np.nanmin(ccc) < 1 < np.nanmax(ccc):
+            ax.contour(C, Rw, ccc, levels=[1.0], colors="k", linewidths=2)
+        if np.nanmin(ratio) < 1 < np.nanmax(ratio):
+            ax.contour(C, Rw, ratio, levels=[1.0], colors="0.3", linewidths=1.2, linestyles="--")
+    from matplotlib.lines import Line2D
+    ax.legend([Line2D([], [], color="k", lw=2), Line2D([], [], color="0.3", lw=1.2, ls="--")],
+              [r"CCC $=\mu^2/\hat\nu = 1$ at the SGD end state", "measured ratio = 1"],
+              fontsize=7, loc="upper left", framealpha=0.85)
+    ax.set_xscale("log")
+    step = max(1, dfs.size // 10)
+    ticks = rows[::step] if rows[-1] in rows[::step] else np.append(rows[::step], rows[-1])
+    ax.set_yticks(ticks, ["Gauss" if math.isinf(dfs[i]) else f"{dfs[i]:.3g}" for i in ticks])
+    ax.set_xlabel(r"residual clip threshold $c = C/\sqrt{\mathrm{tr}K}$")
+    ax.set_ylabel(f"noise tail: Student-t df (scale {scale:g})")
+    ax.set_title(f"clipped vs SGD, each at its best lr — {problem.label}", fontsize=9)
+    return _write("clipping", PhaseResult("clipping", res, bounds), fig, out)
+
+
+# ------------------------------------------------------------------------------ sign-vs-sgd
+def _conditioned(condition, df, d, scale, seed):
+    """Diagonal K with eigenvalues geometric from 1 down to 1/condition, normalised to tr K = d; e_0 a
+    random direction (from ``seed``) with ``‖K^{1/2}e_0‖² = 1``; Student-t(df, scale) label noise
+    (Gaussian N(0, scale²) for df = inf). Module level: picklable."""
+    lam = condition ** (-np.arange(d) / max(d - 1, 1))
+    lam *= d / lam.sum()
+    z = np.random.default_rng(seed).standard_normal(d)
+    e0 = z / math.sqrt(float(np.sum(lam * z * z)))
+    return Problem.from_spectrum(lam, e0, _tail_law(df, scale),
+                                 label=f"geometric spectrum (d={d}, cond={condition:.3g}), df={df:g}")
+
+
+def _sign(problem):
+    from .optimizers.sign import SignSGD
+    return SignSGD(lr=1.0)
+
+
+def sign_vs_sgd(conditions=None, dfs=None, target=0.05, t_max=200.0, n_lrs=12, out="phase_sign_vs_sgd",
+                *, resolution=None, d=100, scale=0.5, seed=0, sign_lrs=None, backend="local",
+                workers=None, client=None, progress=None) -> PhaseResult:
+    """Spectrum condition number × noise tail → time-to-target ratio signSGD / SGD, each at its best lr.
+
+    signSGD: Xiao, Marshall, Agarwala, Paquette, *Exact risk curves of signSGD in high-dimensions*,
+    arXiv 2411.12135 (shared/math/sgd_sign_clip.md §4); SGD as in §2. Problem: diagonal K with
+    eigenvalues geometric from 1 to 1/``condition`` (tr K = d), initial excess risk ½, Student-t(df,
+    ``scale``) label noise (df = inf: Gaussian). For each point, the time for the excess risk ``½eᵀKe`` to
+    reach ``target`` (:class:`hdlimits.sweep.TimeToTarget`, ``inf`` if not before ``t_max``) is minimised
+    over ``n_lrs`` learning rates for each optimizer: SGD over ``[0.02, 0.95]·2d/tr K``, signSGD over
+    ``sign_lrs`` (default log-spaced in [0.003, 1]); the lr grids bound the accuracy of "best"
+    (a factor ``(ratio of neighbouring lrs)`` in lr, much less in time near the optimum).
+
+    Colour: ``log2(T_sign / T_SGD)`` (blue: signSGD faster). Drawn: the measured ratio = 1 contour.
+    ``df`` must be > 2 (SGD's limit needs a finite noise variance). Default grid 8 × 6, or
+    ``resolution`` × ``resolution`` (``resolution − 1`` df log-spaced in [2.2, 64] plus the Gaussian).
+    """
+    from .sweep import SpeedUp
+    n = None if resolution is None else v.integer("resolution", resolution, low=2)
+    if conditions is None:
+        conditions = np.geomspace(1.0, 1e4, n or 8)
+    conditions = np.asarray(v.vector("conditions", conditions))
+    if np.any(conditions < 1):
+        raise ValueError(f"conditions must be condition numbers in [1, inf), got {conditions}")
+    if dfs is None:
+        dfs = np.concatenate([np.geomspace(2.2, 64.0, (n or 6) - 1), [np.inf]])
+    dfs = np.sort(np.array(dfs, dtype=np.float64))
+    if dfs.ndim != 1 or dfs.size == 0 or np.any(~(dfs > 2)):
+        raise ValueError(f"dfs must be Student-t degrees of freedom in (2, inf] (inf: Gaussian), got {dfs}")
+    n_lrs = v.integer("n_lrs", n_lrs, low=1)
+    if sign_lrs is None:
+        sign_lrs = np.geomspace(0.003, 1.0, n_lrs)
+    sign_lrs = tuple(v.vector("sign_lrs", sign_lrs, positive=True))
+    sgd_lrs = tuple(2.0 * np.geomspace(0.02, 0.95, n_lrs))           # × 2d/tr K, tr K = d here
+    metric = SpeedUp(v.positive("target", target), v.positive("t_max", t_max), SGD, sgd_lrs,
+                     lrs=sign_lrs, quantity="excess_risk", n_times=300)
+    pf = functools.partial(_conditioned, d=v.integer("d", d, low=2), scale=v.positive("scale", scale),
+                           seed=seed)
+    res = sweep(pf, _sign, {"df": dfs, "condition": conditions}, metric, chunksize=conditions.size,
+                **_sweep_kwargs(backend, workers, client, progress))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = res["time"] / res["baseline_time"]                    # T_sign / T_SGD
+    res.values["ratio"] = ratio
+    res.metadata.update({"phase": "sign-vs-sgd", "d": d, "scale": scale, "target_excess_risk": target,
+                         "t_max": t_max, "sign_lrs": list(sign_lrs), "sgd_lrs": list(sgd_lrs)})
+    edge = {"sign_best_lr_at_grid_edge": int(np.sum(np.isin(res["lr"], [sign_lrs[0], sign_lrs[-1]]))),
+            "sgd_best_lr_at_grid_edge": int(np.sum(np.isin(res["baseline_lr"],
+                                                            [sgd_lrs[0], sgd_lrs[-1]])))}
+    res.metadata.update(edge)
+
+    fig = _figure()
+    ax = fig.add_subplot()
+    lr2 = np.log2(np.where(ratio > 0, ratio, np.nan))
+    lim = max(float(np.nanmax(np.abs(lr2[np.isfinite(lr2)]))) if np.isfinite(lr2).any() else 1.0, 0.05)
+    rows = np.arange(dfs.size)
+    import matplotlib as mpl
+    cmap = mpl.colormaps["RdBu_r"].with_extremes(bad="0.6")
+    mesh = ax.pcolormesh(_edges(conditions), _edges(rows, log=False), np.ma.masked_invalid(lr2),
+                         cmap=cmap, vmin=-lim, vmax=lim, shading="flat")
+    cb = fig.colorbar(mesh, ax=ax)
+    cb.set_label(r"$\log_2(T_{sign}/T_{SGD})$, time to excess risk " f"{target:g}"
+                 "\n(blue: signSGD faster; grey: target not reached)")
+    if dfs.size > 1 and conditions.size > 1 and np.nanmin(ratio) < 1 < np.nanmax(ratio):
+        C, Rw = np.meshgrid(conditions, rows)
+        ax.contour(C, Rw, np.where(np.isfinite(ratio), ratio, np.nan), levels=[1.0], colors="k",
+                   linewidths=2)
+        from matplotlib.lines import Line2D
+        ax.legend([Line2D([], [], color="k", lw=2)], ["equal speed (ratio = 1)"], fontsize=7,
+                  loc="upper left", framealpha=0.85)
+    ax.set_xscale("log")
+    step = max(1, dfs.size // 10)
+    ticks = rows[::step] if rows[-1] in rows[::step] else np.append(rows[::step], rows[-1])
+    ax.set_yticks(ticks, ["Gauss" if math.isinf(dfs[i]) else f"{dfs[i]:.3g}" for i in ticks])
+    ax.set_xlabel(r"condition number $\lambda_{max}/\lambda_{min}$ of diagonal K")
+    ax.set_ylabel(f"noise tail: Student-t df (scale {scale:g})")
+    ax.set_title(f"signSGD vs SGD, each at its best lr (d = {d})", fontsize=9)
+    return _write("sign-vs-sgd", PhaseResult("sign-vs-sgd", res, {"ratio": ratio, **edge}), fig, out)
+
+
 #: phase diagrams by CLI name
-NAMES = {"sgd-stability": sgd_stability, "lr-time": lr_time}
+NAMES = {"sgd-stability": sgd_stability, "lr-time": lr_time, "clipping": clipping,
+         "sign-vs-sgd": sign_vs_sgd}

@@ -19,6 +19,8 @@ __all__ = ["add_cli", "main"]
 _HELP = {
     "sgd-stability": "learning rate × batch size → converges/diverges, with the kernel-mass boundary",
     "lr-time": "learning rate × time → risk heatmap for a schedule",
+    "clipping": "clip threshold × noise tail → best clipped / best SGD risk, with CCC = 1",
+    "sign-vs-sgd": "condition number × noise tail → time-to-target ratio signSGD / SGD",
 }
 
 
@@ -43,16 +45,26 @@ def add_cli(subparsers):
     g.add_argument("--beta", type=float, default=None,
                    help="initial-error exponent, ⟨u_j,e_0⟩² ∝ j^-beta (default 1)")
     g.add_argument("--noise", default=None, metavar="SPEC",
-                   help="label noise, e.g. gaussian:std=0.5 (default), student_t:df=3,scale=0.5")
+                   help="sgd-stability, lr-time: label noise, e.g. gaussian:std=0.5 (default), "
+                        "student_t:df=3,scale=0.5")
+    g.add_argument("--scale", type=float, default=None,
+                   help="clipping, sign-vs-sgd: scale of the Student-t noise (default 0.5)")
     s = p.add_argument_group("grid")
     s.add_argument("--resolution", type=int, default=None,
-                   help="grid points along the learning-rate axis (default 48 / 40)")
+                   help="grid points along the learning-rate axis (sgd-stability 48, lr-time 40), or "
+                        "along both axes (clipping 24×8, sign-vs-sgd 8×6)")
     s.add_argument("--lr-min", type=float, default=None, help="smallest learning rate on the grid")
     s.add_argument("--lr-max", type=float, default=None, help="largest learning rate on the grid")
     s.add_argument("--batches", default=None, metavar="B1,B2,...",
                    help="sgd-stability: batch sizes (default 1,2,4,...,64)")
     s.add_argument("--t-max", type=float, default=None,
-                   help="sgd-stability: integration horizon (default 400); lr-time: last time (100)")
+                   help="sgd-stability: integration horizon (default 400); lr-time: last time (100); "
+                        "clipping: time of the compared risks (10); sign-vs-sgd: horizon (200)")
+    s.add_argument("--n-lrs", type=int, default=None,
+                   help="clipping, sign-vs-sgd: learning rates tried per optimizer and point "
+                        "(default 5 / 12)")
+    s.add_argument("--target", type=float, default=None,
+                   help="sign-vs-sgd: target excess risk (default 0.05; initial excess risk 0.5)")
     s.add_argument("--batch", type=int, default=None, help="lr-time: batch size (default 1)")
     s.add_argument("--schedule", default=None, choices=["constant", "cosine", "power_decay", "warmup"],
                    help="lr-time: schedule family (default constant)")
@@ -71,11 +83,29 @@ def add_cli(subparsers):
     return p
 
 
+_ONLY = {"noise": ("sgd-stability", "lr-time"), "lr_min": ("sgd-stability", "lr-time"),
+         "lr_max": ("sgd-stability", "lr-time"), "batches": ("sgd-stability",), "batch": ("lr-time",),
+         "schedule": ("lr-time",), "scale": ("clipping", "sign-vs-sgd"),
+         "n_lrs": ("clipping", "sign-vs-sgd"), "target": ("sign-vs-sgd",),
+         "alpha": ("sgd-stability", "lr-time", "clipping"), "beta": ("sgd-stability", "lr-time", "clipping")}
+
+
 def _kwargs(args):
+    for opt, applies in _ONLY.items():
+        if getattr(args, opt) is not None and args.name not in applies:
+            raise ValueError(f"--{opt.replace('_', '-')} applies to 'phase {' / '.join(applies)}' only")
+    if args.method != "ode" and args.name not in ("sgd-stability", "lr-time"):
+        raise ValueError("--method applies to 'phase sgd-stability / lr-time' only")
     kw = {}
-    for k in ("d", "alpha", "beta", "noise"):
+    for k in ("d", "alpha", "beta", "noise", "scale", "n_lrs", "target"):
         if getattr(args, k) is not None:
             kw[k] = getattr(args, k)
+    if args.name in ("clipping", "sign-vs-sgd"):
+        if args.resolution is not None:
+            kw["resolution"] = args.resolution
+        if args.t_max is not None:
+            kw["t" if args.name == "clipping" else "t_max"] = args.t_max
+        return kw
     lr_range = (args.lr_min, args.lr_max)
     if any(x is not None for x in lr_range) or args.resolution is not None:
         if None in lr_range:
@@ -104,9 +134,6 @@ def _kwargs(args):
             kw["batch"] = args.batch
         if args.schedule is not None:
             kw["schedule"] = args.schedule
-    for opt, applies in (("batches", "sgd-stability"), ("batch", "lr-time"), ("schedule", "lr-time")):
-        if getattr(args, opt) is not None and args.name != applies:
-            raise ValueError(f"--{opt} applies to 'phase {applies}' only")
     kw["method"] = args.method
     return kw
 

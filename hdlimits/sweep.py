@@ -55,7 +55,7 @@ from .predict import predict_risk
 from .sim.progress import Progress
 
 __all__ = ["sweep", "SweepResult", "Theory", "Simulation", "FinalRisk", "TimeToTarget", "Divergence",
-           "SpeedUp", "BestFinalRisk", "Curve", "with_lr", "BACKENDS"]
+           "SpeedUp", "BestFinalRisk", "Curve", "ClippingCriteria", "with_lr", "BACKENDS"]
 
 BACKENDS = ("local", "serial", "dask")
 _QUANTITIES = ("risk", "excess_risk")
@@ -396,6 +396,37 @@ class Curve(_Metric):
         return {self.names[0]: np.asarray(getattr(c, self.quantity), dtype=np.float64)}, c.status
 
 
+@dataclass(frozen=True)
+class ClippingCriteria(_Metric):
+    """The clipping criteria of Marshall, Xiao, Agarwala, Paquette (arXiv 2406.11733) for a
+    :class:`hdlimits.ClippedSGD` with a constant threshold, at the state ``P = eᵀKe``: ``ccc = μ²/ν̂``
+    (> 1: clipping with the compensated lr γ/μ is faster than SGD), ``csc = μ/ν̂`` (> 1: clipping raises
+    the largest stable lr) and ``mu = μ_c(P)``, with the residual threshold ``c = C/√tr K``
+    (:mod:`hdlimits.clipping`). ``P``: a positive number, or ``"initial"`` for the problem's
+    ``e_0ᵀKe_0``. Needs a noise law with a finite second moment (ν̂ = ν/(P + E ε²))."""
+
+    P: object = "initial"
+
+    def __post_init__(self):
+        if self.P != "initial":
+            object.__setattr__(self, "P", v.positive("P", self.P))
+
+    names = ("ccc", "csc", "mu")
+
+    def evaluate(self, problem, optimizer, index):
+        from . import clipping
+        if not hasattr(optimizer, "residual_threshold"):
+            raise ValueError(f"ClippingCriteria needs a ClippedSGD optimizer, got {optimizer!r}")
+        c = optimizer.residual_threshold(problem)
+        P = 2.0 * problem.initial_excess_risk if self.P == "initial" else self.P
+        mu = float(clipping.mu(P, c, problem.noise))
+        nh = float(clipping.nu_hat(P, c, problem.noise))
+        return {"ccc": mu * mu / nh, "csc": mu / nh, "mu": mu}, "ok"
+
+    def describe(self):
+        return {"metric": "ClippingCriteria", "P": self.P}
+
+
 # ============================================================================ result
 @dataclass(eq=False)
 class SweepResult:
@@ -614,7 +645,8 @@ def sweep(problem_factory, optimizer_factory, grid, metric, *, backend="local", 
         ``problem=`` when it has a parameter of that name.
     grid : mapping ``axis name -> non-empty 1-D sequence``; axes in mapping order; C-order evaluation.
     metric : one metric or a list of metrics (:class:`FinalRisk`, :class:`TimeToTarget`,
-        :class:`Divergence`, :class:`SpeedUp`, :class:`BestFinalRisk`, :class:`Curve`, or anything with
+        :class:`Divergence`, :class:`SpeedUp`, :class:`BestFinalRisk`, :class:`Curve`,
+        :class:`ClippingCriteria`, or anything with
         ``names``, ``extra``, ``evaluate(problem, optimizer, index)``, ``describe()``). Value names must
         be distinct across metrics; use a :class:`Simulation` source to add Monte Carlo values
         (prefixed ``sim_``).

@@ -87,3 +87,43 @@ def test_phase_is_registered_in_the_hdlimits_command():
     parser = cli.build_parser()
     args = parser.parse_args(["phase", "lr-time", "--t-max", "5"])
     assert args.name == "lr-time" and callable(args.func)
+
+
+@pytest.mark.slow
+def test_clipping_phase_heavy_tails_favour_clipping(tmp_path):
+    """Gaussian noise: clipping never beats SGD (CCC ≤ 1, Theorem 4 of arXiv 2406.11733) and the measured
+    ratio is ≥ 1 up to the lr search; Student-t df = 2.5: CCC > 1 at moderate thresholds and clipped SGD
+    reaches a lower excess risk than SGD, each at its best lr."""
+    prob = hd.Problem.power_law(d=60, alpha=1.0, beta=1.0, seed=0)
+    thr = np.array([0.3, 1.0, 30.0])
+    res = phase.clipping(prob, thresholds=thr, dfs=[2.5, np.inf], t=10.0, n_lrs=3,
+                         out=tmp_path / "clip", backend="serial", progress=False)
+    ratio, ccc = res.sweep["ratio"], res.sweep["ccc"]
+    assert ratio.shape == (2, 3)
+    assert (ccc[1] <= 1 + 1e-9).all()
+    assert (ratio[1] >= 0.99).all()
+    assert (ccc[0, :2] > 1).all() and (ratio[0, :2] < 0.95).all()
+    # Gaussian noise and c = 30 ≫ √(P + σ²): no clipping, the ratio is 1 (the lr search includes γ_SGD);
+    # with df = 2.5 the rare huge residuals are still clipped at c = 30, and that still helps
+    assert ratio[1, 2] == pytest.approx(1.0, abs=0.005)
+    assert ratio[0, 2] < 1.0
+    assert (tmp_path / "clip.png").stat().st_size > 20_000
+    with pytest.raises(ValueError, match="dfs"):
+        phase.clipping(prob, dfs=[1.5], out=None, backend="serial")
+
+
+@pytest.mark.slow
+def test_sign_vs_sgd_effects(tmp_path):
+    """arXiv 2411.12135 (notes §4.6, §10 C10): with Gaussian noise and K = I signSGD is slower than SGD
+    (noise compression ρ = π²/4 > 1); its diagonal preconditioning makes it gain with the condition number
+    of a diagonal K, and heavy tails (noise compression ρ < 1) make it gain further."""
+    res = phase.sign_vs_sgd(conditions=[1.0, 30.0, 1000.0], dfs=[2.5, np.inf], d=60,
+                            out=tmp_path / "sign", backend="serial", progress=False)
+    ratio = res.sweep["ratio"]                           # df × condition, T_sign / T_SGD
+    assert ratio.shape == (2, 3) and np.isfinite(ratio).all()
+    assert ratio[1, 0] > 1.5                             # Gaussian, K = I: signSGD clearly slower
+    assert (np.diff(ratio, axis=1) < 0).all()            # better with the condition number
+    assert (ratio[0] < ratio[1]).all()                   # better with heavy tails
+    assert ratio[0, 2] < 1                               # heavy tail + ill-conditioned: signSGD wins
+    np.testing.assert_allclose(res.sweep["speedup"], 1 / ratio)
+    assert (tmp_path / "sign.png").stat().st_size > 20_000

@@ -187,3 +187,20 @@ def test_invalid_points_are_recorded_not_fatal():
     with pytest.raises(ValueError, match="every grid point failed"):
         sweep(pf, hd.SGD, {"noise": [hd.noise.student_t(2.0)], "lr": [1.0]}, FinalRisk(1.0),
               backend="serial", progress=False)
+
+
+def test_clipping_criteria_metric_gaussian_values():
+    """sgd_sign_clip.md §10 C6: Gaussian noise, a = c/√(P + σ²) = 1 → μ = 0.6827, ν̂ = 0.5161; and
+    CCC ≤ 1 ≤ CSC for every threshold (Theorem 4 of arXiv 2406.11733)."""
+    from hdlimits.sweep import ClippingCriteria
+    d = 40
+    pf = functools.partial(hd.Problem.isotropic, d=d, noise=hd.noise.gaussian(0.5))
+    r = sweep(pf, _clip_at, {"c": [0.1, 1.0, 10.0]}, ClippingCriteria(P=0.75), backend="serial",
+              progress=False)
+    assert r["mu"][1] == pytest.approx(0.6827, abs=1e-4)
+    assert r["mu"][1] / r["csc"][1] == pytest.approx(0.5161, abs=1e-4)      # ν̂ = μ/CSC
+    assert (r["ccc"] <= 1 + 1e-12).all() and (r["csc"] >= 1 - 1e-12).all()
+
+
+def _clip_at(c, problem):
+    return hd.ClippedSGD(lr=1.0, clip=c * math.sqrt(problem.trace))
