@@ -140,6 +140,34 @@ register_optimizer("adam", _build_adam, _add_adam_arguments, options=("beta1", "
                    help="Adam (simulated exactly; limit = the β2 → 1 conjecture, biased at β2 < 1)")
 
 
+def _build_clipped(args, lr):
+    from .optimizers import ClippedSGD
+    from .optimizers.clipped import risk_adaptive
+    if (args.clip is None) == (args.clip_kappa is None):
+        raise ValueError("--optimizer clipped needs exactly one of --clip (gradient-norm threshold C > 0) "
+                         "and --clip-kappa (risk-adaptive residual threshold κ√(eᵀKe + E ε²), κ > 0)")
+    clip = args.clip if args.clip is not None else risk_adaptive(args.clip_kappa)
+    return ClippedSGD(lr, clip=clip, batch=args.batch)
+
+
+def _add_clipped_arguments(group):
+    group.add_argument("--clip", type=float, default=None, metavar="C",
+                       help="clipped: threshold C > 0 on the gradient norm ‖g‖₂ (as clip_grad_norm_); "
+                            "the limit sees the residual threshold C/√tr K")
+    group.add_argument("--clip-kappa", type=float, default=None, metavar="KAPPA",
+                       help="clipped: risk-adaptive residual threshold κ·√(eᵀKe + E ε²), κ > 0")
+
+
+def _build_normalized(args, lr):
+    from .optimizers import NormalizedSGD
+    return NormalizedSGD(lr, batch=args.batch)
+
+
+register_optimizer("clipped", _build_clipped, _add_clipped_arguments, options=("clip", "clip_kappa"),
+                   help="clipped SGD, u = g·min(1, C/‖g‖) (--clip C or --clip-kappa; batch 1)")
+register_optimizer("normalized", _build_normalized, help="normalized SGD, u = g/‖g‖ (batch 1)")
+
+
 # ------------------------------------------------------------------------------------ arguments
 
 def _wrap(text, width=79):

@@ -202,3 +202,68 @@ def test_broken_extra_command_module_raises(tmp_path, monkeypatch):
     with pytest.raises(ModuleNotFoundError, match="hdl_module_that_does_not_exist"):
         cli.main(["predict", "--help"])
     sys.modules.pop("hdl_broken_cli", None)
+
+
+def _table(text, width=3):
+    rows = []
+    for ln in text.splitlines():
+        parts = ln.split()
+        try:
+            rows.append([float(x) for x in parts])
+        except ValueError:
+            continue
+    return np.array([r for r in rows if len(r) == width])
+
+
+def test_clipped_with_a_huge_threshold_is_sgd(capsys):
+    """C far above every gradient norm: the clipped limit must print the SGD limit (a = 1, b = P + E ε²).
+
+    The clipped limit is the continuous one (no γ²λ_i²D_i/d term, see hdlimits/optimizers/clipped.py), so
+    the reference is SGD's built-in mode system with that term removed.
+    """
+    import dataclasses
+
+    import hdlimits as hd
+
+    class _ContinuousSGD:
+        def limit(self, problem, t_max=None):
+            return dataclasses.replace(hd.SGD(lr=0.8).limit(problem, t_max), curvature=0.0)
+
+    assert cli.main(["predict", *SMALL, "--lr", "0.8", "--noise", "gaussian:std=0.3",
+                     "--optimizer", "clipped", "--clip", "1e6"]) == 0
+    out = capsys.readouterr().out
+    assert "ClippedSGD(lr=0.8, clip=1000000.0)" in out
+    clipped = _table(out)
+    t = np.linspace(0, 2, 11)
+    ref = hd.predict_risk(hd.Problem.power_law(200, 1.0, 1.0, noise=hd.noise.gaussian(0.3)), _ContinuousSGD(), t)
+    assert clipped.shape == (11, 3)
+    np.testing.assert_allclose(clipped[:, 0], t, atol=1e-12)
+    np.testing.assert_allclose(clipped[:, 1], ref.risk, rtol=1e-5)          # 6 printed digits
+    np.testing.assert_allclose(clipped[:, 2], ref.excess_risk, rtol=1e-5)
+
+
+def test_clipped_kappa_and_normalized(capsys):
+    assert cli.main(["predict", *SMALL, "--optimizer", "clipped", "--clip-kappa", "1.5"]) == 0
+    out = capsys.readouterr().out
+    assert "risk_adaptive(kappa=1.5)" in out and "status ok" in out
+    assert cli.main(["simulate", *SMALL, *SIM, "--optimizer", "normalized", "--lr", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "NormalizedSGD(lr=0.5)" in out
+    # columns t, risk, SE, excess risk, SE: the excess risk falls from 0.5 by many standard errors
+    tab = _table(out, width=5)
+    assert tab[0, 3] == pytest.approx(0.5) and tab[-1, 3] + 5 * tab[-1, 4] < 0.5
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--optimizer", "clipped"], "exactly one of --clip"),
+    (["--optimizer", "clipped", "--clip", "1", "--clip-kappa", "1"], "exactly one of --clip"),
+    (["--optimizer", "clipped", "--clip", "-1"], "clip"),
+    (["--optimizer", "sgd", "--clip", "1"], "--clip applies only to --optimizer clipped"),
+    (["--optimizer", "normalized", "--clip-kappa", "1"], "--clip-kappa applies only"),
+    (["--optimizer", "clipped", "--clip", "1", "--batch", "2"], "batch must be 1"),
+])
+def test_clipped_option_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["predict", *SMALL, *argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
