@@ -23,8 +23,7 @@ import math
 import numba as nb
 import numpy as np
 
-from .kernels import GAUSSIAN
-from .rng import next_u64, normal
+from .kernels import draw_sample
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -34,23 +33,6 @@ def _sgn(x):
     if x < 0.0:
         return -1.0
     return 0.0
-
-
-@nb.njit(cache=True, nogil=True)
-def _draw_row(state, sqrt_lam, data_kind, row):
-    """Fill ``row`` with one sample of x (diagonal K)."""
-    d = row.size
-    if data_kind == GAUSSIAN:
-        for j in range(d):
-            row[j] = sqrt_lam[j] * normal(state)
-    else:
-        j = 0
-        while j < d:
-            u = next_u64(state)
-            for bit in range(min(64, d - j)):
-                sgn = np.float64(np.int64((u >> np.uint64(bit)) & np.uint64(1))) * 2.0 - 1.0
-                row[j] = sqrt_lam[j] * sgn
-                j += 1
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -92,8 +74,7 @@ def sign_diag(state, sqrt_lam, pdiag, e, lrs, aux, eps, batch, data_kind, xbuf, 
     scaled = params[0] != 0.0
     for k in range(lrs.size):
         for b in range(batch):
-            _draw_row(state, sqrt_lam, data_kind, xbuf[b])
-            rbuf[b] = _dot(xbuf[b], e) - eps[k * batch + b]
+            rbuf[b] = draw_sample(state, sqrt_lam, e, data_kind, xbuf[b]) - eps[k * batch + b]
         c = lrs[k] / d
         if scaled:
             c *= math.sqrt(_quad_diag(sqrt_lam, e))
@@ -150,8 +131,7 @@ def adam_diag(state, sqrt_lam, pdiag, e, lrs, aux, eps, batch, data_kind, xbuf, 
     off_m, off_v = batch, batch + d
     for k in range(lrs.size):
         for b in range(batch):
-            _draw_row(state, sqrt_lam, data_kind, xbuf[b])
-            rbuf[b] = _dot(xbuf[b], e) - eps[k * batch + b]
+            rbuf[b] = draw_sample(state, sqrt_lam, e, data_kind, xbuf[b]) - eps[k * batch + b]
         c = lrs[k] / d
         step = aux[k]
         corr1 = 1.0 - b1 ** step
@@ -192,8 +172,7 @@ def normsgd_diag(state, sqrt_lam, pdiag, e, lrs, aux, eps, batch, data_kind, xbu
     m2 = params[0]
     for k in range(lrs.size):
         for b in range(batch):
-            _draw_row(state, sqrt_lam, data_kind, xbuf[b])
-            rbuf[b] = _dot(xbuf[b], e) - eps[k * batch + b]
+            rbuf[b] = draw_sample(state, sqrt_lam, e, data_kind, xbuf[b]) - eps[k * batch + b]
         c = lrs[k] / (d * batch * math.sqrt(_quad_diag(sqrt_lam, e) + m2))
         for j in range(d):
             if sqrt_lam[j] == 0.0:
