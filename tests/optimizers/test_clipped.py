@@ -78,3 +78,39 @@ def test_compensated_clipping_beats_best_sgd_student_t():
     assert sgd.status == clip.status == "ok"
     assert (clip.excess_risk[-1] + 3 * clip.excess_risk_stderr[-1]
             < sgd.excess_risk[-1] - 3 * sgd.excess_risk_stderr[-1]), (clip.excess_risk[-1], sgd.excess_risk[-1])
+
+
+@pytest.mark.slow
+def test_clipped_gap_shrinks_like_inverse_sqrt_d():
+    """[CLIP] Theorem 1 (arXiv 2406.11733; notes §5.3, C12): single clipped-SGD runs deviate from the
+    limit by O(d^{-1/2}) (up to log d). Spectrum with many effective modes (power law α = β = 0.3),
+    Student-t ν = 3 noise, d = 1000, 2000, 4000, 16 runs each.
+
+    Per d: the rms over runs of each run's rms relative deviation over the recorded times, with the
+    standard error of its log (delta method over runs); the slope of log rms vs log d (weighted least
+    squares) must be within 3 of its standard errors of −½ and negative by more than 3. At every d and
+    time the run mean must agree with the limit within family_z standard errors."""
+    from tests.stats import family_z
+    t = np.linspace(0, 4, 17)
+    runs, ds = 16, (1000, 2000, 4000)
+    z = family_z(m=len(ds) * (t.size - 1), runs=runs)
+    logr, se_log = [], []
+    for d in ds:
+        prob = hd.Problem.power_law(d=d, alpha=0.3, beta=0.3, noise=hd.noise.student_t(3, 0.5), seed=0)
+        opt = hd.ClippedSGD(lr=1.5, clip=0.5 * np.sqrt(prob.trace))
+        th = hd.predict_risk(prob, opt, t)
+        sim = hd.simulate(prob, opt, t, runs=runs, seed=7, progress=False)
+        assert th.status == sim.status == "ok"
+        gap = np.abs(sim.excess_risk[1:] - th.excess_risk[1:])
+        assert np.all(gap <= z * sim.excess_risk_stderr[1:]), (d, gap / sim.excess_risk_stderr[1:], z)
+        rel = (sim.excess_risk_runs[:, 1:] - th.excess_risk[1:]) / th.excess_risk[1:]
+        m = np.mean(rel ** 2, axis=1)                      # per run: mean squared relative deviation
+        logr.append(0.5 * np.log(m.mean()))
+        se_log.append(0.5 * m.std(ddof=1) / np.sqrt(runs) / m.mean())
+    X = np.vstack([np.ones(len(ds)), np.log(ds)]).T
+    w = 1.0 / np.asarray(se_log) ** 2
+    cov = np.linalg.inv(X.T @ (w[:, None] * X))
+    slope = (cov @ X.T @ (w * np.asarray(logr)))[1]
+    se = np.sqrt(cov[1, 1])
+    assert abs(slope + 0.5) <= 3 * se, (slope, se)
+    assert slope + 3 * se < 0, (slope, se)
