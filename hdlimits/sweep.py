@@ -8,7 +8,9 @@ curve-valued metrics) and one status string per point.
 
 Conventions (CONVENTIONS.md): time ``t = steps/d``, step ``γ(t)/d``; ``risk = ½(eᵀKe + E ε²)``,
 ``excess_risk = ½ eᵀKe``. A diverging point is a status (``"diverged at t=…"``), and its risk-valued
-metrics are ``inf``, never NaN. NaN marks only a point whose construction failed (status ``"error: …"``).
+metrics are ``inf``, never NaN. NaN marks only a point that failed (status ``"error: …"``: an invalid
+parameter combination, ValueError, or a numerical failure, RuntimeError/ArithmeticError); the sweep goes
+on and warns with the count (it raises if every point fails).
 
 Factories
 ---------
@@ -44,6 +46,7 @@ import multiprocessing as mp
 import os
 import pickle
 import sys
+import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -597,6 +600,16 @@ def _py(x):
     return x.item() if isinstance(x, np.generic) else x
 
 
+#: exceptions recorded as a point's status ("error: …") instead of stopping the sweep: invalid parameter
+#: combinations (ValueError) and numerical failures of one point (RuntimeError, ArithmeticError).
+#: Programming errors (TypeError, AttributeError, ...) propagate.
+_POINT_ERRORS = (ValueError, RuntimeError, ArithmeticError)
+
+
+def _err(exc):
+    return f"error: {exc}" if isinstance(exc, ValueError) else f"error: {type(exc).__name__}: {exc}"
+
+
 def _eval_point(task: _Task, flat: int):
     pt = _point(task, flat)
     try:
@@ -605,14 +618,14 @@ def _eval_point(task: _Task, flat: int):
         if task.optimizer_wants_problem:
             kw["problem"] = problem
         optimizer = task.optimizer_factory(**kw)
-    except ValueError as exc:
-        return None, f"error: {exc}"
+    except _POINT_ERRORS as exc:
+        return None, _err(exc)
     out, statuses = {}, []
     for m in task.metric:
         try:
             vals, st = m.evaluate(problem, optimizer, flat)
-        except ValueError as exc:
-            return None, f"error: {exc}"
+        except _POINT_ERRORS as exc:
+            return None, _err(exc)
         out.update(vals)
         statuses.append(st)
     bad = [s for s in statuses if s != "ok"]
@@ -776,6 +789,10 @@ def sweep(problem_factory, optimizer_factory, grid, metric, *, backend="local", 
             values[k][idx] = vals[k]
     if errors == n:
         raise ValueError(f"every grid point failed; first error: {results[0][1]}")
+    if errors:
+        first = next(st for vals, st in results if vals is None)
+        warnings.warn(f"sweep: {errors} of {n} grid points failed (status 'error: …', values NaN); "
+                      f"first: {first}", RuntimeWarning, stacklevel=2)
     meta = {"problem_factory": _name(problem_factory), "optimizer_factory": _name(optimizer_factory),
             "metrics": [m.describe() if hasattr(m, "describe") else repr(m) for m in metrics],
             "backend": backend, "errors": errors}

@@ -180,8 +180,9 @@ def test_errors():
 def test_invalid_points_are_recorded_not_fatal():
     # a Student-t law with df = 2 has no second moment: SGD's limit refuses it (ValueError)
     pf = functools.partial(hd.Problem.power_law, d=40, alpha=1.0, beta=1.0)
-    r = sweep(pf, hd.SGD, {"noise": [hd.noise.gaussian(0.5), hd.noise.student_t(2.0)], "lr": [1.0]},
-              FinalRisk(1.0), backend="serial", progress=False)
+    with pytest.warns(RuntimeWarning, match="1 of 2 grid points failed"):
+        r = sweep(pf, hd.SGD, {"noise": [hd.noise.gaussian(0.5), hd.noise.student_t(2.0)], "lr": [1.0]},
+                  FinalRisk(1.0), backend="serial", progress=False)
     assert r.status[0, 0] == "ok" and r.status[1, 0].startswith("error:")
     assert np.isnan(r["final_risk"][1, 0]) and np.isfinite(r["final_risk"][0, 0])
     with pytest.raises(ValueError, match="every grid point failed"):
@@ -204,3 +205,27 @@ def test_clipping_criteria_metric_gaussian_values():
 
 def _clip_at(c, problem):
     return hd.ClippedSGD(lr=1.0, clip=c * math.sqrt(problem.trace))
+
+
+class _FailsAtSecondLr:
+    """A metric whose evaluation fails numerically at lr = 2 (and is a programming error at lr = 3)."""
+
+    names = ("x",)
+
+    def evaluate(self, problem, optimizer, index):
+        if optimizer.lr == 2.0:
+            raise RuntimeError("quadrature did not converge")
+        if optimizer.lr == 3.0:
+            raise TypeError("bug")
+        return {"x": optimizer.lr}, "ok"
+
+
+def test_numerical_failure_is_recorded_programming_error_propagates():
+    with pytest.warns(RuntimeWarning, match="RuntimeError: quadrature did not converge"):
+        r = sweep(PF, hd.SGD, {"alpha": [1.0], "lr": [1.0, 2.0]}, _FailsAtSecondLr(), backend="serial",
+                  progress=False)
+    assert r["x"][0, 0] == 1.0 and np.isnan(r["x"][0, 1])
+    assert r.status[0, 1] == "error: RuntimeError: quadrature did not converge"
+    with pytest.raises(TypeError, match="bug"):
+        sweep(PF, hd.SGD, {"alpha": [1.0], "lr": [3.0]}, _FailsAtSecondLr(), backend="serial",
+              progress=False)
