@@ -132,7 +132,7 @@ def test_bad_input_exits_2_with_one_line(argv, message, capsys):
 
 def test_argparse_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
-        cli.main(["compare", "--optimizer", "adam"])
+        cli.main(["compare", "--optimizer", "lbfgs"])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
 
