@@ -27,6 +27,26 @@ def test_matches_solve_ivp(lr):
     assert np.max(np.abs(2 * theory.excess_risk / ref - 1)) <= 1e-6
 
 
+@pytest.mark.parametrize("lr", [hd.schedules.constant(1.0), hd.schedules.cosine(1.5, 8.0)], ids=str)
+def test_state_dependent_drift_matches_solve_ivp(lr):
+    """The iterative path (a depends on P, as for clipped and sign SGD) on a system built by hand."""
+    from hdlimits.limits.modes import ModeSystem
+
+    from .coefs import a_inverse_sqrt, b_constant
+    prob = hd.Problem.power_law(d=500, alpha=0.5, beta=0.5, noise=hd.noise.gaussian(0.3), seed=0)
+    base = hd.SGD(1.0).limit(prob)
+    system = ModeSystem(base.kappa, base.weights, base.D0, base.d, lr, a_inverse_sqrt, b_constant,
+                        np.array([0.09, 1.0]), 0.0, 0.09, a_is_constant=False)
+
+    class Fixed:                      # an "optimizer" whose limit is this system
+        def limit(self, problem, t_max=None):
+            return system
+    t = np.linspace(0, 8, 17)
+    th = hd.predict_risk(prob, Fixed(), t, rtol=1e-9)
+    assert th.ok
+    assert np.max(np.abs(2 * th.excess_risk / _reference(system, t) - 1)) <= 1e-6
+
+
 def test_convergence_order():
     """Fixed steps h, h/2, h/4: the error falls like h^p with p ≈ 4 (3-node collocation)."""
     prob = hd.Problem.power_law(d=300, alpha=0.8, beta=1.0, noise=hd.noise.gaussian(0.3), seed=0)
