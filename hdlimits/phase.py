@@ -310,13 +310,14 @@ class _ClipVersusSGD:
     extra: dict = field(default_factory=dict)
 
     def evaluate(self, problem, optimizer, index):
-        from . import clipping
         from .sweep import with_lr
         sgd_excess, sgd_lr = self.reference[problem.noise.spec()]
         P_ref = 2.0 * sgd_excess
-        c = optimizer.residual_threshold(problem)
-        mu = float(clipping.mu(P_ref, c, problem.noise))
-        nh = float(clipping.nu_hat(P_ref, c, problem.noise))
+        # μ_c(P) = a(P) and ν_c(P) = b(P) of the clipped limit (hdlimits.clipping.mu / nu compute the
+        # same functions; reading them off the mode system avoids re-deriving per call)
+        system = optimizer.limit(problem)
+        mu = float(system.a(P_ref, system.coef_params))
+        nh = float(system.b(P_ref, system.coef_params)) / (P_ref + problem.noise_second_moment)
         best, best_lr = math.inf, math.nan
         for m in self.multipliers:
             lr = m * sgd_lr / mu

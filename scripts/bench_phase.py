@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -34,10 +35,17 @@ def _stability(n, workers, out):
     extra = [b for b in range(1, 10 * n) if b not in set(batches)][: n - batches.size]
     batches = np.sort(np.concatenate([batches, extra])).astype(int)
     lrs = np.geomspace(0.2, 600.0, n)
+    c0 = _cpu()
     start = time.perf_counter()
     res = phase.sgd_stability(prob, lrs=lrs, batches=batches, t_max=400.0, out=out,
                               workers=workers, progress=False)
-    return time.perf_counter() - start, res
+    return time.perf_counter() - start, res, _cpu() - c0
+
+
+def _cpu():
+    """CPU seconds used so far by this process and its finished children (pool workers)."""
+    me, ch = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + ch.ru_utime + ch.ru_stime
 
 
 def main(argv=None):
@@ -62,22 +70,26 @@ def main(argv=None):
     if "clipping" in args.skip:
         pass
     elif "clipping" in phase.NAMES:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         res = phase.NAMES["clipping"](out=tmp / "clip", resolution=n, n_lrs=args.n_lrs,
                                       workers=args.workers, progress=False)
-        sec = time.perf_counter() - t0
+        sec, cpu = time.perf_counter() - t0, _cpu() - c0
         print(f"clipping {n}×{n} ({n} noise laws, {args.n_lrs} clipped lr(s) per point), local backend, "
-              f"{args.workers} workers: {sec:.1f} s (target ≤ 20 s); figure {res.figure}", flush=True)
+              f"{args.workers} workers: {sec:.1f} s wall, {cpu:.1f} s CPU (target ≤ 20 s wall); "
+              f"figure {res.figure}", flush=True)
     else:
         print("clipping: not available in hdlimits.phase (needs hd.ClippedSGD / hd.clipping)")
 
     if "stability" in args.skip:
         return
-    t1, r1 = _stability(n, 1, tmp / "stab1")
-    t2, r2 = _stability(n, args.workers, tmp / "stab2")
+    t1, r1, c1 = _stability(n, 1, tmp / "stab1")
+    t2, r2, c2 = _stability(n, args.workers, tmp / "stab2")
     same = all(np.array_equal(r1.sweep[k], r2.sweep[k], equal_nan=True) for k in r1.sweep.values)
-    print(f"sgd-stability {n}×{n} ({n * n} points): 1 worker {t1:.1f} s, {args.workers} workers "
-          f"{t2:.1f} s, speed-up {t1 / t2:.2f}× (identical results: {same})")
+    print(f"sgd-stability {n}×{n} ({n * n} points): 1 worker {t1:.1f} s wall / {c1:.1f} s CPU, "
+          f"{args.workers} workers {t2:.1f} s wall / {c2:.1f} s CPU; wall speed-up {t1 / t2:.2f}×, "
+          f"CPU overhead of the pool {100 * (c2 / c1 - 1):+.0f} % (identical results: {same})")
+    print(f"load average now: {os.getloadavg()[0]:.2f} — a wall speed-up near 1× with little CPU overhead "
+          "means the cores were busy with other processes")
     print(f"outputs in {tmp}")
 
 
