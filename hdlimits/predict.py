@@ -28,6 +28,14 @@ def check_times(t) -> np.ndarray:
     return t
 
 
+def _breaks_of(system) -> np.ndarray:
+    """Kinks and jumps of the learning rate and of any coefficient schedule (steps stop there)."""
+    parts = [_breaks(system.schedule)]
+    if system.param_schedule is not None:
+        parts.append(_breaks(system.param_schedule))
+    return np.unique(np.concatenate(parts))
+
+
 def _breaks(schedule: sch.Schedule) -> np.ndarray:
     p = schedule.params
     if schedule.kind == sch.WARMUP:
@@ -86,15 +94,15 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
         h0 = min(1e-3 / rate0 if rate0 > 0 else 1e-3, max(t_end, 1e-12) * 1e-3)
         P, D, status, t_stat, nsteps, nrej = integrator_for(system).integrate(
             system.kappa, system.weights, system.D0, float(system.d), system.curvature, kind, spar,
-            system.coef_params, system.a_is_constant, t, _breaks(system.schedule),
+            system.coef_params, system.a_is_constant, t, _breaks_of(system),
             rtol, 1e-14 * max(P0, 1e-300), h0, thr, 10_000_000, bool(store_modes),
-            0.0 if fixed_step is None else float(fixed_step))
+            0.0 if fixed_step is None else float(fixed_step), *system.param_args())
         info = {"steps": int(nsteps), "rejected": int(nrej)}
     else:
         steps = np.round(t * system.d).astype(np.int64)
         P, D, status, k_stat = recursion_for(system).recurse(
             system.kappa, system.weights, system.D0, float(system.d), system.curvature, kind, spar,
-            system.coef_params, steps, thr, bool(store_modes))
+            system.coef_params, steps, thr, bool(store_modes), *system.param_args())
         t_stat = k_stat / system.d
         nsteps = int(k_stat)
         info = {"steps": nsteps, "exact": bool(system.exact_recursion)}

@@ -205,16 +205,25 @@ def _dense_state(kappa, w, D0, d, curv, gam, aval, bval, h, sig, out):
         out[i] = ph[0] * D0[i] + g0 * wq[0] + g1 * wq[1] + g2 * wq[2]
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _set_params(cp, slots, p_kind, p_par, p_scale, t):
+    """Time-dependent coefficient parameters: ``cp[slots] = scale·schedule(t)``."""
+    if slots.size:
+        v = p_scale * evaluate(p_kind, p_par, t)
+        for k in range(slots.size):
+            cp[slots[k]] = v
+
+
 @nb.njit(cache=True, nogil=True)
-def _solve_nodes(c_mid, c_end, S, b0, P1, P2, cpar):
+def _solve_nodes(c_mid, c_end, S, b0, P1, P2, cp1, cp2):
     """Solve ``P_k = c_k + b0 S_k0 + b(P1) S_k1 + b(P2) S_k2`` (k = mid, end) for ``(P1, P2)``.
 
     Chord method: the Jacobian (``b'`` by central differences) is formed once at the starting guess,
     so each further iteration costs two evaluations of ``b`` (which may itself be a quadrature); it is
     re-formed if the iteration stops contracting. Exact in one iteration when ``b`` is affine (SGD).
     """
-    b1 = _B(P1, cpar)
-    b2 = _B(P2, cpar)
+    b1 = _B(P1, cp1)
+    b2 = _B(P2, cp2)
     F1 = P1 - c_mid - b0 * S[0, 0] - b1 * S[0, 1] - b2 * S[0, 2]
     F2 = P2 - c_end - b0 * S[1, 0] - b1 * S[1, 1] - b2 * S[1, 2]
     have_jac = False
@@ -224,10 +233,10 @@ def _solve_nodes(c_mid, c_end, S, b0, P1, P2, cpar):
         if not have_jac:
             e1 = 1e-7 * (abs(P1) + 1e-300)
             e2 = 1e-7 * (abs(P2) + 1e-300)
-            db1 = (_B(P1 + e1, cpar) - _B(P1 - e1, cpar)) / (2 * e1) if P1 > e1 else \
-                (_B(P1 + e1, cpar) - b1) / e1
-            db2 = (_B(P2 + e2, cpar) - _B(P2 - e2, cpar)) / (2 * e2) if P2 > e2 else \
-                (_B(P2 + e2, cpar) - b2) / e2
+            db1 = (_B(P1 + e1, cp1) - _B(P1 - e1, cp1)) / (2 * e1) if P1 > e1 else \
+                (_B(P1 + e1, cp1) - b1) / e1
+            db2 = (_B(P2 + e2, cp2) - _B(P2 - e2, cp2)) / (2 * e2) if P2 > e2 else \
+                (_B(P2 + e2, cp2) - b2) / e2
             j11 = 1.0 - db1 * S[0, 1]
             j12 = -db2 * S[0, 2]
             j21 = -db1 * S[1, 1]
@@ -244,8 +253,8 @@ def _solve_nodes(c_mid, c_end, S, b0, P1, P2, cpar):
             return P1, P2, False
         if abs(d1) <= 1e-14 * abs(P1) + 1e-300 and abs(d2) <= 1e-14 * abs(P2) + 1e-300:
             return P1, P2, True
-        b1 = _B(P1, cpar)
-        b2 = _B(P2, cpar)
+        b1 = _B(P1, cp1)
+        b2 = _B(P2, cp2)
         F1 = P1 - c_mid - b0 * S[0, 0] - b1 * S[0, 1] - b2 * S[0, 2]
         F2 = P2 - c_end - b0 * S[1, 0] - b1 * S[1, 1] - b2 * S[1, 2]
         size = abs(F1) + abs(F2)
@@ -258,11 +267,12 @@ def _solve_nodes(c_mid, c_end, S, b0, P1, P2, cpar):
 @nb.njit(cache=True, nogil=True)
 def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
               t_out, breaks, rtol, atol, h_init, div_threshold, max_steps, store_modes,
-              fixed_step=0.0):
+              fixed_step, p_slots, p_kind, p_par, p_scale):
     """Integrate the mode system; return ``(P_out, D_out, status, t_status, n_steps, n_rejected)``.
 
     ``t_out`` sorted, ≥ 0. ``breaks``: times where the schedule has kinks or jumps (steps stop there).
     ``fixed_step > 0`` switches step control off (every step has that length; used to measure the order).
+    ``p_slots, p_kind, p_par, p_scale``: coefficient parameters that follow a schedule (see ModeSystem).
     ``status``: 0 ok, 1 diverged (P above ``div_threshold`` or not finite), 2 step size underflow.
     """
     n = kappa.size
@@ -279,6 +289,9 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
     gam = np.empty(3)
     aval = np.empty(3)
     bval = np.empty(3)
+    cp0 = cpar.copy()
+    cp1 = cpar.copy()
+    cp2 = cpar.copy()
     P = 0.0
     for i in range(n):
         P += kappa[i] * D[i]
@@ -315,8 +328,11 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
         gam[0] = evaluate(s_kind, s_par, t + tiny)
         gam[1] = evaluate(s_kind, s_par, t + 0.5 * h)
         gam[2] = evaluate(s_kind, s_par, t + h - tiny)
-        aval[0] = _A(P, cpar)
-        bval[0] = _B(P, cpar)
+        _set_params(cp0, p_slots, p_kind, p_par, p_scale, t + tiny)
+        _set_params(cp1, p_slots, p_kind, p_par, p_scale, t + 0.5 * h)
+        _set_params(cp2, p_slots, p_kind, p_par, p_scale, t + h - tiny)
+        aval[0] = _A(P, cp0)
+        bval[0] = _B(P, cp0)
         # predictor for the node values
         P1 = P + 0.5 * h * slope
         P2 = P + h * slope
@@ -325,8 +341,8 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
             P2 = P
         ok = True
         for it in range(30):
-            aval[1] = _A(P1, cpar)
-            aval[2] = _A(P2, cpar)
+            aval[1] = _A(P1, cp1)
+            aval[2] = _A(P2, cp2)
             A0, A1, A2 = 2 * gam[0] * aval[0], 2 * gam[1] * aval[1], 2 * gam[2] * aval[2]
             H0, H1, H2 = curv * gam[0] ** 2, curv * gam[1] ** 2, curv * gam[2] ** 2
             U1 = _quad_integral(A0, A1, A2, h, 0.5)
@@ -335,7 +351,7 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
             V2 = _quad_integral(H0, H1, H2, h, 1.0)
             c_mid, c_end = _mode_pass(kappa, w, D, d, curv, gam, aval, U1, U2, V1, V2, has_prev,
                                       Up, Vp, gam_m, a_m, h, True, E2, GW, S, Scub, Slin)
-            P1n, P2n, ok = _solve_nodes(c_mid, c_end, S, bval[0], P1, P2, cpar)
+            P1n, P2n, ok = _solve_nodes(c_mid, c_end, S, bval[0], P1, P2, cp1, cp2)
             if not ok:
                 break
             # a(P) is re-evaluated at the new node values until they move by less than a thousandth of
@@ -346,8 +362,8 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
             P2 = P2n
             if a_const or conv:
                 break
-        bval[1] = _B(P1, cpar)
-        bval[2] = _B(P2, cpar)
+        bval[1] = _B(P1, cp1)
+        bval[2] = _B(P2, cp2)
         if ok:
             ok = math.isfinite(P2) and P1 >= -1e-12 * abs(P) and P2 >= -1e-12 * abs(P)
         if ok:

@@ -39,6 +39,9 @@ class ModeSystem:
     noise_second_moment : E[ε²], for the risk ``½(P + E ε²)``.
     a_is_constant : True when ``a`` does not depend on P (lets the integrator skip work).
     exact_recursion : True when the per-step recursion is the exact finite-d mean (Gaussian SGD).
+    param_slots, param_schedule, param_scale : optional time dependence of the coefficients: at every
+        time τ the integrators set ``coef_params[param_slots] = param_scale·param_schedule(τ)`` before
+        evaluating ``a`` and ``b`` (e.g. a clipping-threshold schedule).
     """
 
     kappa: np.ndarray
@@ -54,6 +57,9 @@ class ModeSystem:
     a_is_constant: bool = True
     exact_recursion: bool = False
     label: str = field(default="")
+    param_slots: tuple = ()
+    param_schedule: Schedule | None = None
+    param_scale: float = 1.0
 
     @property
     def n_modes(self) -> int:
@@ -67,12 +73,27 @@ class ModeSystem:
         """Risk ``½(P + E ε²)`` (inf when E ε² is inf)."""
         return 0.5 * (np.asarray(P) + self.noise_second_moment)
 
+    def params_at(self, t: float) -> np.ndarray:
+        """The coefficient parameters in force at time ``t``."""
+        if not self.param_slots:
+            return self.coef_params
+        c = self.coef_params.copy()
+        c[list(self.param_slots)] = self.param_scale * self.param_schedule(t)
+        return c
+
+    def param_args(self):
+        """``(slots, kind, params, scale)`` for the compiled integrators (slots empty: no time dependence)."""
+        if not self.param_slots:
+            return np.empty(0, dtype=np.int64), 0, np.zeros(1), 1.0
+        kind, p = self.param_schedule.numba_args()
+        return np.asarray(self.param_slots, dtype=np.int64), kind, p, float(self.param_scale)
+
     def rhs(self, t: float, D: np.ndarray) -> np.ndarray:
         """The right-hand side in plain numpy (for reference solvers such as ``solve_ivp``)."""
         kind, p = self.schedule.numba_args()
         from ..schedules import evaluate
         g = evaluate(kind, p, t)
         P = float(np.dot(self.kappa, D))
-        rate = 2.0 * g * self.a(P, self.coef_params) * self.kappa \
-            - self.curvature * g * g * self.kappa ** 2 / self.d
-        return -rate * D + (g * g / self.d) * self.b(P, self.coef_params) * self.weights
+        c = self.params_at(t)
+        rate = 2.0 * g * self.a(P, c) * self.kappa - self.curvature * g * g * self.kappa ** 2 / self.d
+        return -rate * D + (g * g / self.d) * self.b(P, c) * self.weights

@@ -25,7 +25,7 @@ from hdlimits.limits.coefficients import residual_second_moment as _B  # special
 
 @nb.njit(cache=True, nogil=True)
 def recurse(kappa, w, D_init, d, curv, s_kind, s_par, cpar, steps_out,
-            div_threshold, store_modes):
+            div_threshold, store_modes, p_slots, p_kind, p_par, p_scale):
     """Run ``steps_out[-1]`` steps; return ``(P_out, D_out, status, step_status)``."""
     n = kappa.size
     n_out = steps_out.size
@@ -35,6 +35,7 @@ def recurse(kappa, w, D_init, d, curv, s_kind, s_par, cpar, steps_out,
     P = 0.0
     for i in range(n):
         P += kappa[i] * D[i]
+    cp = cpar.copy()
     io = 0
     k = 0
     last = steps_out[n_out - 1] if n_out else 0
@@ -47,8 +48,12 @@ def recurse(kappa, w, D_init, d, curv, s_kind, s_par, cpar, steps_out,
         if k >= last:
             break
         g = evaluate(s_kind, s_par, k / d)
-        a = _A(P, cpar)
-        fb = g * g * _B(P, cpar) / (d * d)
+        if p_slots.size:
+            v = p_scale * evaluate(p_kind, p_par, k / d)
+            for j in range(p_slots.size):
+                cp[p_slots[j]] = v
+        a = _A(P, cp)
+        fb = g * g * _B(P, cp) / (d * d)
         c1 = 2.0 * g * a / d
         c2 = curv * g * g / (d * d)
         Pn = 0.0

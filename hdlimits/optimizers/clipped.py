@@ -79,9 +79,9 @@ class ClippedSGD:
     ----------
     lr : a number, a schedule, or a callable ``t -> γ``.
     clip : the gradient-norm threshold ``C > 0`` (residual threshold ``C/√tr K`` in the limit);
-        ``hd.clipping.risk_adaptive(kappa)`` for ``c(t) = κ√(P_t + E ε²)`` (residual units); or a callable
-        ``t -> C(t)`` (simulation only: the core integrator's coefficients ``a(P), b(P)`` carry no time,
-        so ``limit`` raises ``ValueError`` for a time schedule).
+        ``hd.clipping.risk_adaptive(kappa)`` for ``c(t) = κ√(P_t + E ε²)`` (residual units); or a
+        schedule / callable ``t -> C(t)`` in gradient-norm units (the limit sees ``C(t)/√tr K``; an
+        arbitrary callable is tabulated on a fine grid for the limit, called as is by the simulator).
     batch : must be 1.
     """
 
@@ -120,9 +120,22 @@ class ClippedSGD:
                                  f"{problem.noise.spec()} has none")
             fa, fb, par = der.compiled({kappa: self.clip.kappa, m2: m2v}, adaptive=True)
         elif callable(self.clip):
-            raise ValueError("a time-dependent clip threshold is supported by the simulator only: the core "
-                             "mode system's coefficients a(P), b(P) cannot depend on t (use a constant "
-                             "or hd.clipping.risk_adaptive(kappa))")
+            # a threshold schedule C(t): the same compiled coefficients, with the threshold's slots of
+            # the parameter array refreshed by the integrators at every time (ModeSystem.param_*)
+            sentinel = 7.654321e7
+            fa, fb, par = der.compiled({c: sentinel})
+            slots = tuple(int(i) for i in np.flatnonzero(par == sentinel))
+            if not slots:
+                raise RuntimeError("could not locate the clipping threshold in the coefficient parameters")
+            sched = as_schedule(self.clip, t_max)
+            scale = 1.0 / math.sqrt(problem.trace)
+            par[list(slots)] = scale * float(sched(0.0))
+            lam, D0 = _eigen(problem)
+            return ModeSystem(kappa=lam, weights=lam.copy(), D0=D0, d=problem.d,
+                              schedule=as_schedule(self.lr, t_max), a=fa, b=fb, coef_params=par,
+                              curvature=0.0, noise_second_moment=m2v, a_is_constant=False,
+                              exact_recursion=False, label=self.describe(), param_slots=slots,
+                              param_schedule=sched, param_scale=scale)
         else:
             fa, fb, par = der.compiled({c: self.residual_threshold(problem)})
         lam, D0 = _eigen(problem)

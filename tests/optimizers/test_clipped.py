@@ -58,9 +58,27 @@ def test_input_checks():
         hd.ClippedSGD(lr=1.0, clip=1.0, batch=4)
     with pytest.raises(ValueError, match="clip"):
         hd.ClippedSGD(lr=1.0, clip=-1.0)
-    prob = hd.Problem.isotropic(50, noise=hd.noise.gaussian(0.5))
-    with pytest.raises(ValueError, match="time-dependent"):
-        hd.ClippedSGD(lr=1.0, clip=lambda t: 1.0 + 0 * t).limit(prob)
+
+
+def test_clip_schedule_limit():
+    """A threshold schedule C(t): a constant schedule reproduces the constant threshold, and a step
+    schedule (C halves at t = 1.5) matches the simulation within family-wise standard errors."""
+    from tests.stats import family_z
+    d = 1000
+    prob = hd.Problem.power_law(d=d, alpha=0.3, beta=0.3, noise=hd.noise.student_t(3.0, 0.5), seed=0)
+    C = 1.0 * np.sqrt(prob.trace)
+    t = np.linspace(0.0, 4.0, 9)
+    const = hd.predict_risk(prob, hd.ClippedSGD(lr=1.5, clip=C), t)
+    as_callable = hd.predict_risk(prob, hd.ClippedSGD(lr=1.5, clip=lambda s: C + 0.0 * s), t)
+    assert np.allclose(as_callable.excess_risk, const.excess_risk, rtol=1e-7)
+    opt = hd.ClippedSGD(lr=1.5, clip=hd.schedules.step(C, [1.5], 0.5))
+    th = hd.predict_risk(prob, opt, t)
+    assert th.ok
+    assert np.all(np.abs(th.excess_risk - const.excess_risk)[t > 1.5] > 0)      # the schedule acts
+    runs = 16
+    sim = hd.simulate(prob, opt, t, runs=runs, seed=3, progress=False)
+    tol = family_z(t.size - 1, runs) * sim.excess_risk_stderr[1:] + 2.0 / np.sqrt(d) * th.excess_risk[1:]
+    assert np.all(np.abs(sim.excess_risk[1:] - th.excess_risk[1:]) <= tol)
 
 
 def test_compensated_clipping_beats_best_sgd_student_t():
