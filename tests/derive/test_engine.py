@@ -75,7 +75,7 @@ def test_quadrature_accuracy_over_P_range(noise):
             return stats.norm.cdf((cval + e) / sp_) - stats.norm.cdf((e - cval) / sp_)
         pts = sorted({-cval - 10 * sp_, -cval, -cval + 10 * sp_, cval - 10 * sp_, cval, cval + 10 * sp_, 0.0})
         L = 1e4
-        ref = sum(integrate.quad(lambda e: mu_e(e) * dens(e), lo, hi, limit=500, epsabs=0, epsrel=1e-13)[0]
+        ref = sum(integrate.quad(lambda e: mu_e(e) * dens(e), lo, hi, limit=500, epsabs=1e-15, epsrel=1e-13)[0]
                   for lo, hi in zip([-L] + pts, pts + [L]))
         ref += 2 * integrate.quad(lambda e: mu_e(e) * dens(e), L, np.inf, epsabs=1e-16)[0]
         assert fa(p, par) == pytest.approx(ref, rel=1e-8)
