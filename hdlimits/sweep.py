@@ -279,33 +279,52 @@ def _best(values, lrs):
 @dataclass(frozen=True)
 class BestFinalRisk(_Metric):
     """The smallest ``quantity`` at time ``t`` over the learning rates ``lrs`` (the optimizer's own lr is
-    replaced). Values ``best_final_risk`` and ``best_lr`` (NaN when every lr diverges)."""
+    replaced); ``refine=True`` then minimises over ``log lr`` between the grid neighbours of the best
+    (bounded Brent, ``xatol = 1e-3``; theory sources only). Values ``best_final_risk`` and ``best_lr``
+    (NaN when every lr diverges)."""
 
     t: float
     lrs: tuple
     quantity: str = "risk"
     source: object = None
+    refine: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "t", v.positive("t", self.t))
         object.__setattr__(self, "lrs", tuple(v.vector("lrs", self.lrs, positive=True)))
         _quantity(self.quantity)
         object.__setattr__(self, "source", _source(self.source))
+        if self.refine and isinstance(self.source, Simulation):
+            raise ValueError("refine=True needs a theory source (a minimisation over noisy simulations "
+                             "is not meaningful)")
 
     @property
     def names(self):
         p = self.source.prefix
         return (p + "best_final_risk", p + "best_lr")
 
+    def _value(self, problem, optimizer, lr, index):
+        c = self.source.curve(problem, with_lr(optimizer, lr), np.array([0.0, self.t]), index)
+        return float(getattr(c, self.quantity)[-1])
+
     def evaluate(self, problem, optimizer, index):
-        vals = []
-        for lr in self.lrs:
-            c = self.source.curve(problem, with_lr(optimizer, lr), np.array([0.0, self.t]), index)
-            vals.append(float(getattr(c, self.quantity)[-1]))
+        vals = [self._value(problem, optimizer, lr, index) for lr in self.lrs]
         i = _best(vals, self.lrs)
         if i is None:
             return dict(zip(self.names, (math.inf, math.nan))), "diverged for every lr"
-        return dict(zip(self.names, (vals[i], self.lrs[i]))), "ok"
+        best, lr_best = vals[i], self.lrs[i]
+        if self.refine and len(self.lrs) > 1:
+            # bounded minimisation in log lr between the neighbours of the grid minimum
+            from scipy.optimize import minimize_scalar
+            order = np.argsort(self.lrs)
+            k = int(np.nonzero(order == i)[0][0])
+            lo = math.log(self.lrs[order[max(k - 1, 0)]])
+            hi = math.log(self.lrs[order[min(k + 1, len(order) - 1)]])
+            res = minimize_scalar(lambda x: self._value(problem, optimizer, math.exp(x), index),
+                                  bounds=(lo, hi), method="bounded", options={"xatol": 1e-3})
+            if res.fun < best:
+                best, lr_best = float(res.fun), math.exp(res.x)
+        return dict(zip(self.names, (best, lr_best))), "ok"
 
 
 @dataclass(frozen=True)

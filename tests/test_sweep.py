@@ -229,3 +229,20 @@ def test_numerical_failure_is_recorded_programming_error_propagates():
     with pytest.raises(TypeError, match="bug"):
         sweep(PF, hd.SGD, {"alpha": [1.0], "lr": [3.0]}, _FailsAtSecondLr(), backend="serial",
               progress=False)
+
+
+def test_best_final_risk_refine_finds_the_minimum_between_grid_points():
+    prob = PF(alpha=1.0)
+    lrs = (0.1, 0.4, 1.6)
+    grid = sweep(PF, hd.SGD, {"alpha": [1.0], "lr": [1.0]}, BestFinalRisk(3.0, lrs), backend="serial",
+                 progress=False)
+    fine = sweep(PF, hd.SGD, {"alpha": [1.0], "lr": [1.0]}, BestFinalRisk(3.0, lrs, refine=True),
+                 backend="serial", progress=False)
+    best, lr = fine["best_final_risk"][0, 0], fine["best_lr"][0, 0]
+    assert best <= grid["best_final_risk"][0, 0]
+    assert 0.1 < lr < 1.6
+    assert best == hd.predict_risk(prob, hd.SGD(lr), [0.0, 3.0]).risk[-1]
+    for f in (0.97, 1.03):                               # a local minimum in lr (to xatol = 1e-3)
+        assert hd.predict_risk(prob, hd.SGD(lr * f), [0.0, 3.0]).risk[-1] >= best
+    with pytest.raises(ValueError, match="refine"):
+        BestFinalRisk(3.0, lrs, refine=True, source=Simulation(runs=2))
