@@ -462,7 +462,7 @@ def sign_vs_sgd(conditions=None, dfs=None, target=0.05, t_max=200.0, n_lrs=12, o
     eigenvalues geometric from 1 to 1/``condition`` (tr K = d), initial excess risk ½, Student-t(df,
     ``scale``) label noise (df = inf: Gaussian). For each point, the time for the excess risk ``½eᵀKe`` to
     reach ``target`` (:class:`hdlimits.sweep.TimeToTarget`, ``inf`` if not before ``t_max``) is minimised
-    over ``n_lrs`` learning rates for each optimizer: SGD over ``[0.02, 0.95]·2d/tr K``, signSGD over
+    over ``n_lrs`` learning rates for each optimizer: SGD over ``[0.002, 0.95]·2d/tr K``, signSGD over
     ``sign_lrs`` (default log-spaced in [0.003, 1]); the lr grids bound the accuracy of "best"
     (a factor ``(ratio of neighbouring lrs)`` in lr, much less in time near the optimum).
 
@@ -486,7 +486,7 @@ def sign_vs_sgd(conditions=None, dfs=None, target=0.05, t_max=200.0, n_lrs=12, o
     if sign_lrs is None:
         sign_lrs = np.geomspace(0.003, 1.0, n_lrs)
     sign_lrs = tuple(v.vector("sign_lrs", sign_lrs, positive=True))
-    sgd_lrs = tuple(2.0 * np.geomspace(0.02, 0.95, n_lrs))           # × 2d/tr K, tr K = d here
+    sgd_lrs = tuple(2.0 * np.geomspace(0.002, 0.95, n_lrs))          # × 2d/tr K, tr K = d here
     metric = SpeedUp(v.positive("target", target), v.positive("t_max", t_max), SGD, sgd_lrs,
                      lrs=sign_lrs, quantity="excess_risk", n_times=300)
     pf = functools.partial(_conditioned, d=v.integer("d", d, low=2), scale=v.positive("scale", scale),
