@@ -129,3 +129,19 @@ def test_sign_vs_sgd_effects(tmp_path):
     assert ratio[0, 2] < 1                               # heavy tail + ill-conditioned: signSGD wins
     np.testing.assert_allclose(res.sweep["speedup"], 1 / ratio)
     assert (tmp_path / "sign.png").stat().st_size > 20_000
+
+
+def test_phase_cli_on_a_dask_scheduler_matches_local(tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    from hdlimits import phase_cli
+    args = ["phase", "sgd-stability", "--d", "60", "--lr-min", "0.5", "--lr-max", "40",
+            "--resolution", "5", "--batches", "1,4", "--t-max", "100", "--no-progress"]
+    assert phase_cli.main(args + ["--out", str(tmp_path / "loc"), "--backend", "serial"]) == 0
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        assert phase_cli.main(args + ["--out", str(tmp_path / "dask"),
+                                      "--scheduler", cluster.scheduler_address]) == 0
+    assert "(dask)" in capsys.readouterr().out
+    a, b = SweepResult.load(tmp_path / "loc.npz"), SweepResult.load(tmp_path / "dask.npz")
+    for k in a.values:
+        np.testing.assert_array_equal(a[k], b[k])
