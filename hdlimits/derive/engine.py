@@ -201,6 +201,15 @@ def _load_cached(key, noise):
         return None
 
 
+_FAST: dict = {}
+
+
+def _remember(fast_key, out):
+    if fast_key is not None:
+        _FAST[fast_key] = out
+    return out
+
+
 def derive(optimizer, noise, check: bool = True) -> Derived:
     """Derive the limiting coefficients of ``optimizer`` (or of ``u = x·h(r)`` for a sympy ``h``) under
     the noise law ``noise``; see the module docstring.
@@ -217,20 +226,28 @@ def derive(optimizer, noise, check: bool = True) -> Derived:
     from .. import noise as _noise
     if isinstance(noise, str):
         noise = _noise.parse(noise)
+    # optimizers whose rule h(r) does not depend on the instance (its numbers enter as parameters) are
+    # memoised by class, so repeated limits (sweeps, phase diagrams) skip building the sympy rule
+    fast = None
+    if getattr(type(optimizer), "rule_is_static", False):
+        fast = (type(optimizer).__module__, type(optimizer).__qualname__, noise.spec(), check)
+        if fast in _FAST:
+            return _FAST[fast]
     h, extra = nonlinearity_of(optimizer)
     key = (sp.srepr(h), tuple((str(k), v) for k, v in extra.items()), noise.spec(), check)
     if key in _CACHE:
-        return _CACHE[key]
+        return _remember(fast, _CACHE[key])
     dkey = _disk_key(h, extra, noise, check)
     out = _load_cached(dkey, noise)
     if out is not None:
         _CACHE[key] = out
-        return out
+        return _remember(fast, out)
     ea = expect_residual(h, r, P, noise, stein=True, extra=extra, name="a(P) = E[h'(r)]", check=check)
     eb = expect_residual(h * h, r, P, noise, stein=False, extra=extra, name="b(P) = E[h(r)^2]",
                          check=check)
     out = Derived(h=h, noise=noise, ea=ea, eb=eb, extra=extra)
     _CACHE[key] = out
+    _remember(fast, out)
     try:
         _save(dkey, out)
     except OSError:   # a read-only cache directory only costs the next process the derivation

@@ -98,6 +98,9 @@ class ClippedSGD:
             cl = v.positive("clip", cl)
         object.__setattr__(self, "clip", cl)
 
+    #: h(r) is the same for every instance (the threshold enters as a parameter)
+    rule_is_static = True
+
     def nonlinearity(self):
         import sympy as sp
         from ..derive.engine import c, r
@@ -186,6 +189,9 @@ class NormalizedSGD:
     def __post_init__(self):
         object.__setattr__(self, "lr", _check_lr(self.lr))
         object.__setattr__(self, "batch", _check_batch(self.batch))
+
+    #: h(r) is the same for every instance (the threshold enters as a parameter)
+    rule_is_static = True
 
     def nonlinearity(self):
         import sympy as sp
