@@ -132,15 +132,15 @@ def sgd_stability(problem=None, lrs=None, batches=(1, 2, 4, 8, 16, 32, 64), t_ma
       (:func:`hdlimits.critical_lr`), which the equations integrated here obey;
     * deterministic limit ``γ = 2d / ((1+1/B) λ_max)`` and the critical batch ``B_crit = tr K/λ_max``.
 
-    ``problem`` defaults to ``Problem.power_law(d, alpha, beta, noise)``; ``lrs`` to 48 log-spaced values
+    ``problem`` defaults to ``Problem.power_law(d, alpha, beta, noise)``; ``lrs`` (an array, or a number of points) to 48 log-spaced values
     from 0.1× to 3× the largest d → ∞ boundary on the grid.
     """
     problem = _check_problem(problem, d, alpha, beta, noise)
     batches = np.array(sorted({v.integer("batches", b, low=1) for b in batches}), dtype=np.int64)
     g_inf = np.array([2 * problem.d * b / problem.trace for b in batches])
-    if lrs is None:
+    if lrs is None or np.ndim(lrs) == 0:       # a number: that many points of the default range
         g_lo = 0.1 * 2 * problem.d / problem.trace
-        lrs = np.geomspace(g_lo, 3.0 * g_inf.max(), 48)
+        lrs = np.geomspace(g_lo, 3.0 * g_inf.max(), 48 if lrs is None else v.integer("lrs", lrs, low=2))
     lrs = np.asarray(v.vector("lrs", lrs, positive=True))
     metric = Divergence(v.positive("t_max", t_max), source=method)
     res = sweep(functools.partial(_same, problem), SGD, {"lr": lrs, "batch": batches}, metric,
@@ -221,8 +221,8 @@ def lr_time(problem=None, lrs=None, t=None, schedule="constant", batch=1, method
     batch = v.integer("batch", batch, low=1)
     g_fin = critical_lr(problem, SGD(lr=1.0, batch=batch), finite_d=True)
     g_inf = critical_lr(problem, SGD(lr=1.0, batch=batch), finite_d=False)
-    if lrs is None:
-        lrs = np.geomspace(g_fin / 500, 1.2 * g_fin, 40)
+    if lrs is None or np.ndim(lrs) == 0:       # a number: that many points of the default range
+        lrs = np.geomspace(g_fin / 500, 1.2 * g_fin, 40 if lrs is None else v.integer("lrs", lrs, low=2))
     lrs = np.asarray(v.vector("lrs", lrs, positive=True))
     if t is None:
         t = np.geomspace(0.01, 100.0, 80)

@@ -107,9 +107,13 @@ def _kwargs(args):
             kw["t" if args.name == "clipping" else "t_max"] = args.t_max
         return kw
     lr_range = (args.lr_min, args.lr_max)
-    if any(x is not None for x in lr_range) or args.resolution is not None:
+    if args.resolution is not None and all(x is None for x in lr_range):
+        if args.resolution < 2:
+            raise ValueError(f"--resolution must be ≥ 2, got {args.resolution}")
+        kw["lrs"] = int(args.resolution)          # that many learning rates in the default range
+    elif any(x is not None for x in lr_range):
         if None in lr_range:
-            raise ValueError("--lr-min and --lr-max must be given together (with --resolution)")
+            raise ValueError("--lr-min and --lr-max must be given together")
         if not (0 < args.lr_min < args.lr_max):
             raise ValueError(f"--lr-min/--lr-max must satisfy 0 < lr-min < lr-max, got "
                              f"{args.lr_min}, {args.lr_max}")

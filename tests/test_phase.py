@@ -145,3 +145,15 @@ def test_phase_cli_on_a_dask_scheduler_matches_local(tmp_path, capsys):
     a, b = SweepResult.load(tmp_path / "loc.npz"), SweepResult.load(tmp_path / "dask.npz")
     for k in a.values:
         np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_phase_cli_resolution_alone_uses_the_default_range(tmp_path, capsys):
+    from hdlimits import phase_cli
+    code = phase_cli.main(["phase", "sgd-stability", "--d", "60", "--resolution", "4", "--batches", "1",
+                           "--t-max", "50", "--out", str(tmp_path / "r"), "--backend", "serial",
+                           "--no-progress"])
+    assert code == 0 and "grid lr[4]×batch[1]" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        phase_cli.main(["phase", "sgd-stability", "--lr-min", "0.5", "--out", str(tmp_path / "y")])
+    assert exc.value.code == 2
+    assert "--lr-min and --lr-max must be given together" in capsys.readouterr().err
