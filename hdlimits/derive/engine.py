@@ -37,7 +37,7 @@ m2 = sp.Symbol("M2", nonnegative=True)   # E ε²
 _CACHE: dict = {}
 
 #: bump when the engine's results change (invalidates the on-disk derivation cache)
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"   # 2: Student-t mixing step follows √(2/ν)
 
 
 @dataclass(eq=False)

@@ -22,7 +22,7 @@ Quadrature for Gaussian scale mixtures (Student-t: ``ε | V ~ N(0, scale²·df/V
 Laplace: ``ε | V ~ N(0, V)``, ``V ~ Exp(mean 2·scale²)``): the conditional expectation ``G(P, u)`` given
 the noise variance ``u`` is a closed form, analytic in ``y = ln V``; the mixing integral is done by the
 trapezoidal rule in ``y`` (exponentially convergent for integrands analytic in a strip), with step 0.2
-and a range chosen so that the neglected tails are below 1e-17 of the integral for ``P`` in
+(at most a quarter of the width √(2/ν) of the density of ``ln V`` for Student-t) and a range chosen so that the neglected tails are below 1e-17 of the integral for ``P`` in
 ``[1e-8, 1e8]·scale²``. The accuracy (≤ 1e-8 relative; in practice ~1e-12) is tested against adaptive
 quadrature in ``tests/derive``. Numbers (noise parameters, nodes, weights, thresholds) are parameters of
 the compiled function, not constants in its code (see :mod:`hdlimits.derive.codegen`).
@@ -150,6 +150,8 @@ def _mixing_nodes(noise, G_num, h=QUAD_STEP):
         def var(y):
             return s * s * nu * np.exp(-y)
         y_mode = math.log(nu)
+        # the density of ln V narrows like √(2/ν) as ν grows: keep ≥ 4 nodes per standard deviation
+        h = min(h, 0.25 * math.sqrt(2.0 / nu))
     elif isinstance(noise, _noise.Laplace):
         m = 2.0 * noise.scale ** 2
 

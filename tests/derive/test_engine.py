@@ -149,3 +149,17 @@ def test_expect_noise_gaussian_mixture_with_means(mix):
     assert g_abs.kind == g_exp.kind == "closed form"
     assert g_abs(p) == pytest.approx(ref_abs, rel=1e-12)
     assert g_exp(p) == pytest.approx(ref_exp, rel=1e-12)
+
+
+@pytest.mark.parametrize("df", [64.0, 400.0])
+def test_light_tailed_student_t_passes_the_engine_check(df):
+    """Large df: the mixing density of ln V narrows like √(2/ν); the quadrature step follows it, so the
+    engine's own 1e-8 check against adaptive quadrature passes, and the law approaches the Gaussian."""
+    noise = hd.noise.student_t(df, 0.5)
+    d = hd.derive(CLAMP, noise)
+    assert d.kind == "quadrature"
+    fa, fb, par = d.compiled({c: 0.8})
+    g = hd.derive(CLAMP, hd.noise.gaussian(noise.std))
+    ga, gb, gpar = g.compiled({c: 0.8})
+    for p in (0.05, 1.0):
+        assert fa(p, par) == pytest.approx(ga(p, gpar), rel=5.0 / df)
