@@ -132,3 +132,22 @@ def test_clipped_gap_shrinks_like_inverse_sqrt_d():
     se = np.sqrt(cov[1, 1])
     assert abs(slope + 0.5) <= 3 * se, (slope, se)
     assert slope + 3 * se < 0, (slope, se)
+
+
+def test_risk_adaptive_clipping_limit_vs_simulation():
+    """The paper's threshold c(t) = κ√(P_t + E ε²) (residual units; Marshall et al., arXiv 2406.11733):
+    limit vs the simulated run (which clips with its own current eᵀKe), d = 1000, family-wise tolerance."""
+    from tests.stats import family_z
+    d = 1000
+    prob = hd.Problem.power_law(d=d, alpha=0.3, beta=0.3, noise=hd.noise.student_t(3.0, 0.5), seed=0)
+    opt = hd.ClippedSGD(lr=1.5, clip=hd.clipping.risk_adaptive(1.0))
+    t = np.linspace(0.0, 4.0, 9)
+    th = hd.predict_risk(prob, opt, t)
+    runs = 16
+    sim = hd.simulate(prob, opt, t, runs=runs, seed=4, progress=False)
+    assert th.ok and sim.ok
+    tol = family_z(t.size - 1, runs) * sim.excess_risk_stderr[1:] + 2.0 / np.sqrt(d) * th.excess_risk[1:]
+    assert np.all(np.abs(sim.excess_risk[1:] - th.excess_risk[1:]) <= tol), (sim.excess_risk, th.excess_risk)
+    # it clips: the limit differs from unclipped SGD's
+    sgd = hd.predict_risk(prob, hd.SGD(1.5), t)
+    assert abs(th.excess_risk[-1] / sgd.excess_risk[-1] - 1) > 0.01
