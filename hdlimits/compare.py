@@ -7,13 +7,13 @@ subtraction at the common times: ``gap = sim − theory``, ``rel_gap = gap / |th
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .results import columns_csv
 
 __all__ = ["Comparison", "compare", "QUANTITIES", "T_TOLERANCE"]
 
@@ -211,25 +211,13 @@ class Comparison:
         cols["gap"] = self.gap
         cols["rel_gap"] = self.rel_gap
         cols["z"] = self.z
-        buf = io.StringIO()
         s = self.summary_dict()
-        buf.write(f"# quantity: {self.quantity} (gap = sim - theory, rel_gap = gap/|theory|, "
-                  "z = gap/stderr)\n")
-        buf.write(f"# theory status: {self.theory_status}\n# sim status: {self.sim_status}\n")
-        buf.write("# " + ", ".join(f"{k}={s[k]}" for k in ("max_rel_gap", "mean_rel_gap",
-                                                            "max_abs_z", "rms_z", "n_compared"))
-                  + "\n")
-        for note in self.notes:
-            buf.write(f"# note: {note}\n")
-        w = csv.writer(buf)
-        w.writerow(list(cols))
-        for row in zip(*(np.asarray(c, dtype=np.float64) for c in cols.values())):
-            w.writerow([repr(float(x)) for x in row])
-        text = buf.getvalue()
-        if path is not None:
-            with open(path, "w") as fh:
-                fh.write(text)
-        return text
+        comments = [f"quantity: {self.quantity} (gap = sim - theory, rel_gap = gap/|theory|, z = gap/stderr)",
+                    f"theory status: {self.theory_status}", f"sim status: {self.sim_status}",
+                    ", ".join(f"{k}={s[k]}" for k in ("max_rel_gap", "mean_rel_gap", "max_abs_z", "rms_z",
+                                                      "n_compared"))]
+        comments += [f"note: {note}" for note in self.notes]
+        return columns_csv(comments, cols, path)
 
     # ------------------------------------------------------------------ printing
     def table_rows(self, max_rows: int = TABLE_ROWS) -> np.ndarray:

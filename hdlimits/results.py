@@ -13,7 +13,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["RiskCurve", "SimulationResult"]
+__all__ = ["RiskCurve", "SimulationResult", "columns_csv"]
+
+
+def columns_csv(comments, cols: dict, path=None) -> str:
+    """CSV text of named columns (one row per time) after ``# comment`` lines; written to ``path`` if
+    given. Numbers keep full precision (``repr``)."""
+    buf = io.StringIO()
+    for line in comments:
+        buf.write(f"# {line}\n")
+    w = csv.writer(buf)
+    w.writerow(list(cols))
+    for row in zip(*(np.asarray(c, dtype=np.float64) for c in cols.values())):
+        w.writerow([repr(float(x)) for x in row])
+    text = buf.getvalue()
+    if path is not None:
+        with open(path, "w") as fh:
+            fh.write(text)
+    return text
 
 
 @dataclass(eq=False)
@@ -57,18 +74,7 @@ class RiskCurve:
 
     def to_csv(self, path=None) -> str:
         """Write (or return) a CSV with one row per time; the status goes in a comment line."""
-        cols = self.columns()
-        buf = io.StringIO()
-        buf.write(f"# status: {self.status}\n")
-        w = csv.writer(buf)
-        w.writerow(list(cols))
-        for row in zip(*cols.values()):
-            w.writerow([repr(float(x)) for x in row])
-        text = buf.getvalue()
-        if path is not None:
-            with open(path, "w") as fh:
-                fh.write(text)
-        return text
+        return columns_csv([f"status: {self.status}"], self.columns(), path)
 
     def to_json(self, path=None) -> str:
         def enc(a):
