@@ -124,45 +124,40 @@ def _adam_update(e, j, g, c, m, v, off_m, off_v, b1, b2, corr1, corr2, epsa):
     e[j] -= c * (mj / corr1) / (math.sqrt(vj / corr2) + epsa)
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _adam_step(e, rows, rbuf, batch, c, step, b1, b2, epsa):
+    """One Adam step from the minibatch ``rows`` (batch × d) and its residuals ``rbuf[:batch]``."""
+    d = e.size
+    off_m, off_v = batch, batch + d
+    corr1 = 1.0 - b1 ** step
+    corr2 = 1.0 - b2 ** step
+    inv_b = 1.0 / batch
+    for j in range(d):
+        g = 0.0
+        for b in range(batch):
+            g += rbuf[b] * rows[b, j]
+        _adam_update(e, j, g * inv_b, c, rbuf, rbuf, off_m, off_v, b1, b2, corr1, corr2, epsa)
+
+
 @nb.njit(cache=True, nogil=True)
 def adam_diag(state, sqrt_lam, pdiag, e, lrs, aux, eps, batch, data_kind, xbuf, rbuf, params):
     d = e.size
     b1, b2, epsa = params[0], params[1], params[2]
-    off_m, off_v = batch, batch + d
     for k in range(lrs.size):
         for b in range(batch):
             rbuf[b] = draw_sample(state, sqrt_lam, e, data_kind, xbuf[b]) - eps[k * batch + b]
-        c = lrs[k] / d
-        step = aux[k]
-        corr1 = 1.0 - b1 ** step
-        corr2 = 1.0 - b2 ** step
-        inv_b = 1.0 / batch
-        for j in range(d):
-            g = 0.0
-            for b in range(batch):
-                g += rbuf[b] * xbuf[b, j]
-            _adam_update(e, j, g * inv_b, c, rbuf, rbuf, off_m, off_v, b1, b2, corr1, corr2, epsa)
+        _adam_step(e, xbuf, rbuf, batch, lrs[k] / d, aux[k], b1, b2, epsa)
 
 
 @nb.njit(cache=True, nogil=True)
 def adam_dense(X, Y, e, lrs, aux, eps, batch, rbuf, params):
     d = e.size
     b1, b2, epsa = params[0], params[1], params[2]
-    off_m, off_v = batch, batch + d
     for k in range(lrs.size):
         for b in range(batch):
             row = k * batch + b
             rbuf[b] = _dot(X[row], e) - eps[row]
-        c = lrs[k] / d
-        step = aux[k]
-        corr1 = 1.0 - b1 ** step
-        corr2 = 1.0 - b2 ** step
-        inv_b = 1.0 / batch
-        for j in range(d):
-            g = 0.0
-            for b in range(batch):
-                g += rbuf[b] * X[k * batch + b, j]
-            _adam_update(e, j, g * inv_b, c, rbuf, rbuf, off_m, off_v, b1, b2, corr1, corr2, epsa)
+        _adam_step(e, X[k * batch:(k + 1) * batch], rbuf, batch, lrs[k] / d, aux[k], b1, b2, epsa)
 
 
 # ----------------------------------------------------------------------------------- normalised SGD
