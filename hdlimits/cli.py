@@ -508,14 +508,19 @@ def cmd_predict(args, out=None):
     theory = predict_risk(prob, opt, t, method=args.method, rtol=args.rtol)
     _header(prob, opt, out)
     _print_theory(theory, out)
-    if args.csv:
-        theory.to_csv(args.csv)
-    if args.json:
-        theory.to_json(args.json)
-    if args.plot:
-        _plot(args, theory, None)
+    _write_outputs(args, theory, theory, None)
     _footer(args, theory.t.size, out)
     return 0
+
+
+def _write_outputs(args, result, theory, sim):
+    """``--csv`` / ``--json`` of ``result`` (a curve or a comparison) and ``--plot`` of the curves."""
+    if args.csv:
+        result.to_csv(args.csv)
+    if args.json:
+        result.to_json(args.json)
+    if args.plot:
+        _plot(args, theory, sim)
 
 
 def cmd_simulate(args, out=None):
@@ -525,12 +530,7 @@ def cmd_simulate(args, out=None):
     sim, seconds = _run_sim(args, prob, opt, t)
     _header(prob, opt, out)
     _print_sim(sim, seconds, out)
-    if args.csv:
-        sim.to_csv(args.csv)
-    if args.json:
-        sim.to_json(args.json)
-    if args.plot:
-        _plot(args, None, sim)
+    _write_outputs(args, sim, None, sim)
     _footer(args, sim.t.size, out)
     return 0
 
@@ -548,12 +548,7 @@ def cmd_compare(args, out=None):
     print(f"timing:     theory {theory.info.get('seconds', math.nan):.3g} s, simulation {seconds:.3g} s",
           file=out)
     print(comp, file=out)
-    if args.csv:
-        comp.to_csv(args.csv)
-    if args.json:
-        comp.to_json(args.json)
-    if args.plot:
-        _plot(args, theory, sim)
+    _write_outputs(args, comp, theory, sim)
     _footer(args, 0, out)
     return 0
 
