@@ -13,17 +13,18 @@ Quick use::
     sim = hd.simulate(prob, opt, t=theory.t, runs=8, seed=1)
     print(hd.compare(theory, sim))
 """
-from . import noise, schedules
-from . import plot
-from .compare import compare
-from .limits.diagnostics import asymptotic_rate, critical_lr, kernel_mass, stationary_risk
-from .optimizers import SGD, PreconditionedSGD
-from .predict import predict_risk
-from .problem import Problem
-from .results import RiskCurve, SimulationResult
-from .sim import simulate
-from .sweep import sweep  # the metrics and SweepResult live in the module hdlimits.sweep
-from . import phase
+from hdlimits.core import noise as noise
+from hdlimits.core import schedules as schedules
+from hdlimits import plot
+from hdlimits.compare import compare
+from hdlimits.models.least_squares.diagnostics import asymptotic_rate, critical_lr, kernel_mass, stationary_risk
+from hdlimits.optimizers import SGD, PreconditionedSGD
+from hdlimits.predict import predict_risk
+from hdlimits.models.least_squares.problem import Problem
+from hdlimits.core.results import RiskCurve, SimulationResult
+from hdlimits.sim.simulate import simulate
+from hdlimits.sweep import sweep  # the metrics and SweepResult live in the module hdlimits.sweep
+from hdlimits import phase
 
 __version__ = "0.1.0"
 
@@ -31,10 +32,11 @@ __all__ = ["Problem", "SGD", "PreconditionedSGD", "predict_risk", "simulate", "n
            "RiskCurve", "SimulationResult", "critical_lr", "stationary_risk", "asymptotic_rate",
            "kernel_mass", "compare", "plot", "sweep", "phase"]
 
-from .optimizers.sign import Adam, AdamLimit, SignSGD  # noqa: E402  (signSGD / Adam, issue 4)
+from hdlimits.optimizers.sign import Adam, AdamLimit, SignSGD  # noqa: E402  (signSGD / Adam, issue 4)
 __all__ += ["SignSGD", "Adam", "AdamLimit"]
-from .sign_effects import sign_effects, sign_stationary_excess_risk  # noqa: E402
+from hdlimits.models.least_squares.sign_effects import sign_effects, sign_stationary_excess_risk  # noqa: E402
 __all__ += ["sign_effects", "sign_stationary_excess_risk"]
-from .optimizers.clipped import ClippedSGD, NormalizedSGD  # noqa: E402  (clipping, issue 3)
-from . import clipping, derive  # noqa: E402
+from hdlimits.optimizers.clipped import ClippedSGD, NormalizedSGD  # noqa: E402  (clipping, issue 3)
+from hdlimits.derivation import derive  # noqa: E402
+from hdlimits.models.least_squares import clipping as clipping
 __all__ += ["ClippedSGD", "NormalizedSGD", "clipping", "derive"]

@@ -15,7 +15,7 @@ the excess risk ``½ eᵀKe`` does not; ``--initial-size`` is ``‖K^{1/2} e_0�
 Extending the command
 ---------------------
 - **Optimizers** are built from the table :data:`OPTIMIZERS` (name → ``builder(args, lr)``, where ``lr``
-  is a number or a :mod:`hdlimits.schedules` schedule). A module adds one with
+  is a number or a :mod:`hdlimits.core.schedules` schedule). A module adds one with
   :func:`register_optimizer`, which can also add the optimizer's own options (functions in
   :data:`OPTIMIZER_ARGUMENTS`, each called as ``add(group)`` with the "optimizer" argument group) and
   declare which options belong to it (:data:`OPTION_OWNERS`), so that giving them with another
@@ -67,12 +67,12 @@ conventions (CONVENTIONS.md):
 # ------------------------------------------------------------------------------------ optimizers
 
 def _build_sgd(args, lr):
-    from .optimizers import SGD
+    from hdlimits.optimizers import SGD
     return SGD(lr=lr, batch=args.batch)
 
 
 def _build_precond(args, lr):
-    from .optimizers import PreconditionedSGD
+    from hdlimits.optimizers import PreconditionedSGD
     return PreconditionedSGD(lr, preconditioner=args.preconditioner or "diag", batch=args.batch)
 
 
@@ -94,7 +94,7 @@ OPTIMIZER_ARGUMENTS = [_add_precond_arguments]
 OPTION_OWNERS = {"preconditioner": {"precond"}}
 
 #: modules that may add subcommands through ``add_cli(subparsers)``
-EXTRA_COMMAND_MODULES = ["hdlimits.derive.cli", "hdlimits.phase_cli"]
+EXTRA_COMMAND_MODULES = ["hdlimits.derivation.cli", "hdlimits.phase_cli"]
 
 
 def register_optimizer(name, builder, add_arguments=None, help="", options=()):
@@ -118,12 +118,12 @@ def register_optimizer(name, builder, add_arguments=None, help="", options=()):
 
 
 def _build_sign(args, lr):
-    from .optimizers import SignSGD
+    from hdlimits.optimizers import SignSGD
     return SignSGD(lr, batch=args.batch)
 
 
 def _build_adam(args, lr):
-    from .optimizers import Adam
+    from hdlimits.optimizers import Adam
     return Adam(lr, beta1=0.9 if args.beta1 is None else args.beta1,
                 beta2=0.999 if args.beta2 is None else args.beta2,
                 eps=1e-8 if args.adam_eps is None else args.adam_eps, batch=args.batch)
@@ -141,8 +141,8 @@ register_optimizer("adam", _build_adam, _add_adam_arguments, options=("beta1", "
 
 
 def _build_clipped(args, lr):
-    from .optimizers import ClippedSGD
-    from .optimizers.clipped import risk_adaptive
+    from hdlimits.optimizers import ClippedSGD
+    from hdlimits.optimizers.clipped import risk_adaptive
     if (args.clip is None) == (args.clip_kappa is None):
         raise ValueError("--optimizer clipped needs exactly one of --clip (gradient-norm threshold C > 0) "
                          "and --clip-kappa (risk-adaptive residual threshold κ√(eᵀKe + E ε²), κ > 0)")
@@ -159,7 +159,7 @@ def _add_clipped_arguments(group):
 
 
 def _build_normalized(args, lr):
-    from .optimizers import NormalizedSGD
+    from hdlimits.optimizers import NormalizedSGD
     return NormalizedSGD(lr, batch=args.batch)
 
 
@@ -310,9 +310,9 @@ class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaults
 # ------------------------------------------------------------------------------------ builders
 
 def build_problem(args):
-    """The :class:`~hdlimits.problem.Problem` described by the problem options."""
-    from . import noise as noise_mod
-    from .problem import Problem
+    """The :class:`~hdlimits.models.least_squares.problem.Problem` described by the problem options."""
+    from hdlimits.core import noise as noise_mod
+    from hdlimits.models.least_squares.problem import Problem
     law = noise_mod.parse(args.noise)
     if args.problem == "isotropic":
         for opt, val in (("--alpha", args.alpha), ("--beta", args.beta)):
@@ -334,8 +334,8 @@ _SCHEDULE_OPTIONS = {"warmup": ("warmup_time", "start_factor"), "cosine": ("cosi
 
 def build_schedule(args):
     """The learning rate: a number for ``--schedule constant``, else a schedule from
-    :mod:`hdlimits.schedules`."""
-    from . import schedules as sch
+    :mod:`hdlimits.core.schedules`."""
+    from hdlimits.core import schedules as sch
     kind = args.schedule
     for other, dests in _SCHEDULE_OPTIONS.items():
         if other == kind:
@@ -487,13 +487,13 @@ def _setup(args):
 
 
 def _plot(args, theory, sim):
-    from . import plot
+    from hdlimits import plot
     plot.risk_curves(theory, sim, path=args.plot, quantity=args.quantity, logy=not args.linear_y,
                      logx=args.logx)
 
 
 def _run_sim(args, prob, opt, t):
-    from .sim import simulate
+    from hdlimits.sim.simulate import simulate
     start = time.perf_counter()
     sim = simulate(prob, opt, t, runs=args.runs, seed=args.seed, data=args.data,
                    workers=args.workers, progress=not args.no_progress)
@@ -502,7 +502,7 @@ def _run_sim(args, prob, opt, t):
 
 def cmd_predict(args, out=None):
     """``hdlimits predict``: the risk curve from the limiting equations."""
-    from .predict import predict_risk
+    from hdlimits.predict import predict_risk
     out = out or sys.stdout
     prob, opt, t = _setup(args)
     theory = predict_risk(prob, opt, t, method=args.method, rtol=args.rtol)
@@ -537,8 +537,8 @@ def cmd_simulate(args, out=None):
 
 def cmd_compare(args, out=None):
     """``hdlimits compare``: theory and simulation on the same times, and their gap."""
-    from .compare import compare
-    from .predict import predict_risk
+    from hdlimits.compare import compare
+    from hdlimits.predict import predict_risk
     out = out or sys.stdout
     prob, opt, t = _setup(args)
     theory = predict_risk(prob, opt, t, method=args.method, rtol=args.rtol)
@@ -576,7 +576,7 @@ def _load_extra_commands(subparsers):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full ``hdlimits`` parser (built on each call, so registrations made after import count)."""
-    from . import __version__
+    from hdlimits import __version__
     parser = argparse.ArgumentParser(
         prog=PROG, formatter_class=_Formatter,
         description=_wrap("Exact high-dimensional risk curves of streaming optimizers (theory), Monte Carlo "

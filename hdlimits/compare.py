@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .results import columns_csv
+from hdlimits.core.results import columns_csv
 
 __all__ = ["Comparison", "compare", "QUANTITIES", "T_TOLERANCE"]
 

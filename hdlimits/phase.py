@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _validate as v
-from . import noise as noise_mod
-from . import schedules as sch
-from .limits.diagnostics import critical_lr
-from .optimizers import SGD
-from .problem import Problem
-from .sweep import Curve, Divergence, SweepResult, sweep
+from hdlimits.core import validation as v
+from hdlimits.core import noise as noise_mod
+from hdlimits.core import schedules as sch
+from hdlimits.models.least_squares.diagnostics import critical_lr
+from hdlimits.optimizers import SGD
+from hdlimits.models.least_squares.problem import Problem
+from hdlimits.sweep import Curve, Divergence, SweepResult, sweep
 
 __all__ = ["PhaseResult", "sgd_stability", "lr_time", "clipping", "sign_vs_sgd", "NAMES"]
 
@@ -281,7 +281,7 @@ def _with_tail(df, base, scale):
 def _clipped(c, problem):
     """ClippedSGD with the *residual* threshold ``c`` (gradient-norm threshold ``c·√tr K``); the lr is
     set by the metric."""
-    from .optimizers.clipped import ClippedSGD
+    from hdlimits.optimizers.clipped import ClippedSGD
     return ClippedSGD(lr=1.0, clip=c * math.sqrt(problem.trace))
 
 
@@ -310,10 +310,10 @@ class _ClipVersusSGD:
     extra: dict = field(default_factory=dict)
 
     def evaluate(self, problem, optimizer, index):
-        from .sweep import with_lr
+        from hdlimits.sweep import with_lr
         sgd_excess, sgd_lr = self.reference[problem.noise.spec()]
         P_ref = 2.0 * sgd_excess
-        # μ_c(P) = a(P) and ν_c(P) = b(P) of the clipped limit (hdlimits.clipping.mu / nu compute the
+        # μ_c(P) = a(P) and ν_c(P) = b(P) of the clipped limit (hdlimits.models.least_squares.clipping.mu / nu compute the
         # same functions; reading them off the mode system avoids re-deriving per call)
         system = optimizer.limit(problem)
         mu = float(system.a(P_ref, system.coef_params))
@@ -321,7 +321,7 @@ class _ClipVersusSGD:
         best, best_lr = math.inf, math.nan
         for m in self.multipliers:
             lr = m * sgd_lr / mu
-            from .predict import predict_risk
+            from hdlimits.predict import predict_risk
             cur = predict_risk(problem, with_lr(optimizer, lr), [0.0, self.t], store_modes=False)
             x = float(cur.excess_risk[-1])
             if x < best:
@@ -361,7 +361,7 @@ def clipping(problem=None, thresholds=None, dfs=None, t=10.0, n_lrs=5, out="phas
     currently rejects those laws; such points get an ``error`` status).
     Cost: each new noise law is derived and checked once per worker process by the derivation engine.
     """
-    from .sweep import BestFinalRisk
+    from hdlimits.sweep import BestFinalRisk
     if problem is None:
         problem = Problem.power_law(d=v.integer("d", d, low=2), alpha=alpha, beta=beta, seed=0)
     elif not isinstance(problem, Problem):
@@ -448,7 +448,7 @@ def _conditioned(condition, df, d, scale, seed):
 
 
 def _sign(problem):
-    from .optimizers.sign import SignSGD
+    from hdlimits.optimizers.sign import SignSGD
     return SignSGD(lr=1.0)
 
 
@@ -470,7 +470,7 @@ def sign_vs_sgd(conditions=None, dfs=None, target=0.05, t_max=200.0, n_lrs=12, o
     ``df`` must be > 2 (SGD's limit needs a finite noise variance). Default grid 8 × 6, or
     ``resolution`` × ``resolution`` (``resolution − 1`` df log-spaced in [2.2, 32] plus the Gaussian).
     """
-    from .sweep import SpeedUp
+    from hdlimits.sweep import SpeedUp
     n = None if resolution is None else v.integer("resolution", resolution, low=2)
     if conditions is None:
         conditions = np.geomspace(1.0, 1e4, n or 8)

@@ -25,7 +25,7 @@ _HELP = {
 
 
 def _names():
-    from . import phase
+    from hdlimits import phase
     return phase.NAMES
 
 

@@ -5,11 +5,11 @@ import time
 
 import numpy as np
 
-from . import schedules as sch
-from .limits import integrate as integ
+from hdlimits.core import schedules as sch
+from hdlimits.solvers import integrate as integ
 
-from .limits.specialize import integrator_for, recursion_for
-from .results import RiskCurve
+from hdlimits.solvers.specialize import integrator_for, recursion_for
+from hdlimits.core.results import RiskCurve
 
 __all__ = ["predict_risk", "check_times", "DIVERGENCE_FACTOR"]
 
@@ -62,7 +62,7 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
     optimizer : SGD, PreconditionedSGD, ... (anything with ``limit(problem, t_max)``)
     t : 1-D non-decreasing times in units of d steps (t = k/d).
     method : ``"ode"`` — the continuous-time limit, integrated by the exponential collocation
-        integrator of :mod:`hdlimits.limits.integrate` to relative accuracy ``rtol``;
+        integrator of :mod:`hdlimits.solvers.integrate` to relative accuracy ``rtol``;
         ``"recursion"`` — the expected per-step recursion at the problem's finite d (exact for SGD on
         Gaussian data), evaluated at steps ``round(t·d)``.
     store_modes : keep the per-mode ``D_i`` at every output time (default: when it takes ≤ 2·10⁷ numbers).

@@ -2,7 +2,7 @@
 
 ``sweep(problem_factory, optimizer_factory, grid, metric)`` builds, for every point of the Cartesian
 product ``grid`` (a mapping ``axis name -> 1-D sequence of values``, axes in the mapping's order), a
-:class:`~hdlimits.problem.Problem` and an optimizer, evaluates ``metric`` on them and returns a
+:class:`~hdlimits.models.least_squares.problem.Problem` and an optimizer, evaluates ``metric`` on them and returns a
 :class:`SweepResult`: the axes, one array per metric value (shape = grid shape, plus trailing axes for
 curve-valued metrics) and one status string per point.
 
@@ -53,9 +53,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _validate as v
-from .predict import predict_risk
-from .sim.progress import Progress
+from hdlimits.core import validation as v
+from hdlimits.predict import predict_risk
+from hdlimits.sim.progress import Progress
 
 __all__ = ["sweep", "SweepResult", "Theory", "Simulation", "FinalRisk", "TimeToTarget", "Divergence",
            "SpeedUp", "BestFinalRisk", "Curve", "ClippingCriteria", "with_lr", "BACKENDS"]
@@ -109,7 +109,7 @@ class Simulation:
         v.integer("threads", self.threads, low=1)
 
     def curve(self, problem, optimizer, t, index):
-        from .sim import simulate
+        from hdlimits.sim.simulate import simulate
         seq = np.random.SeedSequence(self.seed, spawn_key=(int(index),))
         return simulate(problem, optimizer, t, runs=self.runs, seed=seq, data=self.data,
                         workers=self.threads, progress=False)
@@ -400,7 +400,7 @@ class Curve(_Metric):
     source: object = None
 
     def __post_init__(self):
-        from .predict import check_times
+        from hdlimits.predict import check_times
         object.__setattr__(self, "t", tuple(check_times(self.t)))
         _quantity(self.quantity)
         object.__setattr__(self, "source", _source(self.source))
@@ -424,7 +424,7 @@ class ClippingCriteria(_Metric):
     :class:`hdlimits.ClippedSGD` with a constant threshold, at the state ``P = eᵀKe``: ``ccc = μ²/ν̂``
     (> 1: clipping with the compensated lr γ/μ is faster than SGD), ``csc = μ/ν̂`` (> 1: clipping raises
     the largest stable lr) and ``mu = μ_c(P)``, with the residual threshold ``c = C/√tr K``
-    (:mod:`hdlimits.clipping`). ``P``: a positive number, or ``"initial"`` for the problem's
+    (:mod:`hdlimits.models.least_squares.clipping`). ``P``: a positive number, or ``"initial"`` for the problem's
     ``e_0ᵀKe_0``. Needs a noise law with a finite second moment (ν̂ = ν/(P + E ε²))."""
 
     P: object = "initial"
@@ -436,7 +436,7 @@ class ClippingCriteria(_Metric):
     names = ("ccc", "csc", "mu")
 
     def evaluate(self, problem, optimizer, index):
-        from . import clipping
+        from hdlimits.models.least_squares import clipping as clipping
         if not hasattr(optimizer, "residual_threshold"):
             raise ValueError(f"ClippingCriteria needs a ClippedSGD optimizer, got {optimizer!r}")
         c = optimizer.residual_threshold(problem)
@@ -671,7 +671,7 @@ def sweep(problem_factory, optimizer_factory, grid, metric, *, backend="local", 
 
     Parameters
     ----------
-    problem_factory : callable returning a :class:`~hdlimits.problem.Problem`; called with the grid axes
+    problem_factory : callable returning a :class:`~hdlimits.models.least_squares.problem.Problem`; called with the grid axes
         it accepts as keyword arguments (see the module docstring).
     optimizer_factory : callable returning an optimizer (``hd.SGD``, ...), same calling rule; it also gets
         ``problem=`` when it has a parameter of that name.

@@ -14,7 +14,7 @@ hdlimits: step ``γ/d`` on the clipped gradient ``g·min(1, C/‖g‖)`` (C on t
 ``2R + σ²`` is ``P + E ε²``; their ``η`` is our ``γ`` (``N = d``). μ = P(|r| ≤ c), ν = E[min(r², c²)],
 ν̂ = ν/(P + E ε²), CCC = μ²/ν̂ (speed), CSC = μ/ν̂ (stability), with ``r = s − ε``, ``s ~ N(0, P)``.
 Claims (a)–(c) are about these coefficients: they are measured from the engine's compiled coefficients
-(:mod:`hdlimits.clipping`) and from a Monte Carlo sample of ``r``; (d)–(e) are about runs: measured on the
+(:mod:`hdlimits.models.least_squares.clipping`) and from a Monte Carlo sample of ``r``; (d)–(e) are about runs: measured on the
 limiting equations and by simulation.
 """
 from __future__ import annotations
@@ -28,8 +28,8 @@ from scipy.special import erf
 from scipy.stats import norm
 
 import hdlimits as hd
-from hdlimits import clipping as cl
-from hdlimits.limits.diagnostics import critical_lr
+from hdlimits.models.least_squares import clipping as cl
+from hdlimits.models.least_squares.diagnostics import critical_lr
 
 CLIP = "Marshall, Xiao, Agarwala, Paquette 2024 ('To Clip or not to Clip', arXiv:2406.11733)"
 

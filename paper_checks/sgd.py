@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 import hdlimits as hd
-from hdlimits.limits.diagnostics import critical_lr, kernel_mass, stationary_risk
+from hdlimits.models.least_squares.diagnostics import critical_lr, kernel_mass, stationary_risk
 
 HSGD = "Paquette, Paquette, Adlam, Pennington 2022 (HSGD, arXiv:2205.07069)"
 NOTES = "Collins-Woodfin, Paquette, Paquette, Seroussi 2023 (arXiv:2308.08977)"

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 import hdlimits as hd
-from hdlimits.sign_effects import compression_ratio, sign_effects, sign_stationary_excess_risk
+from hdlimits.models.least_squares.sign_effects import compression_ratio, sign_effects, sign_stationary_excess_risk
 
 PAPER = "Xiao, Marshall, Agarwala, Paquette 2024 (signSGD, arXiv:2411.12135)"
 

@@ -92,7 +92,7 @@ def test_times_are_whole_steps():
 
 
 def test_schedules_map_onto_hdlimits_schedules():
-    from hdlimits import schedules as sch
+    from hdlimits.core import schedules as sch
 
     def sched(*extra):
         return cli.build_schedule(cli.build_parser().parse_args(["predict", "--lr", "2", *extra]))

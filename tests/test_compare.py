@@ -7,7 +7,7 @@ import pytest
 
 import hdlimits as hd
 from hdlimits.compare import Comparison, compare
-from hdlimits.results import RiskCurve, SimulationResult
+from hdlimits.core.results import RiskCurve, SimulationResult
 
 
 def _curves(t=None, theory=None, sim=None, se=None, runs=4, floor=0.05, sim_status="ok",

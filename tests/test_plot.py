@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from hdlimits import plot
-from hdlimits.problem import Problem
-from hdlimits import noise
-from hdlimits.results import RiskCurve, SimulationResult
+from hdlimits.models.least_squares.problem import Problem
+from hdlimits.core import noise as noise
+from hdlimits.core.results import RiskCurve, SimulationResult
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PROB = Problem.isotropic(50, noise=noise.gaussian(0.3))

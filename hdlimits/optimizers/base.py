@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _validate as v
-from ..schedules import Schedule
+from hdlimits.core import validation as v
+from hdlimits.core.schedules import Schedule
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Clipped SGD and normalized SGD (batch size 1), with limits derived by :mod:`hdlimits.derive`.
+"""Clipped SGD and normalized SGD (batch size 1), with limits derived by :mod:`hdlimits.derivation`.
 
 Reference: Marshall, Xiao, Agarwala, Paquette, "To Clip or not to Clip: the Dynamics of SGD with Gradient
 Clipping in High-Dimensions", arXiv 2406.11733 (ICLR 2025); shared/math/sgd_sign_clip.md §5.
@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _validate as v
-from ..limits.modes import ModeSystem
-from ..problem import Problem
-from ..schedules import as_schedule
-from .base import SimRule, check_lr as _check_lr
+from hdlimits.core import validation as v
+from hdlimits.solvers.modes import ModeSystem
+from hdlimits.models.least_squares.problem import Problem
+from hdlimits.core.schedules import as_schedule
+from hdlimits.optimizers.base import SimRule, check_lr as _check_lr
 
 __all__ = ["ClippedSGD", "NormalizedSGD", "RiskAdaptive", "risk_adaptive"]
 
@@ -103,7 +103,7 @@ class ClippedSGD:
 
     def nonlinearity(self):
         import sympy as sp
-        from ..derive.engine import c, r
+        from hdlimits.derivation.engine import c, r
         return sp.Max(-c, sp.Min(r, c)), {c: 1.0}
 
     def residual_threshold(self, problem: Problem) -> float:
@@ -113,8 +113,8 @@ class ClippedSGD:
         return self.clip / math.sqrt(problem.trace)
 
     def limit(self, problem: Problem, t_max: float | None = None) -> ModeSystem:
-        from ..derive import derive
-        from ..derive.engine import c, kappa, m2
+        from hdlimits.derivation import derive
+        from hdlimits.derivation.engine import c, kappa, m2
         m2v = problem.noise_second_moment
         der = derive(self, problem.noise)
         if isinstance(self.clip, RiskAdaptive):
@@ -195,12 +195,12 @@ class NormalizedSGD:
 
     def nonlinearity(self):
         import sympy as sp
-        from ..derive.engine import T, r
+        from hdlimits.derivation.engine import T, r
         return sp.sign(r) / sp.sqrt(T), {T: 1.0}
 
     def limit(self, problem: Problem, t_max: float | None = None) -> ModeSystem:
-        from ..derive import derive
-        from ..derive.engine import T
+        from hdlimits.derivation import derive
+        from hdlimits.derivation.engine import T
         der = derive(self, problem.noise)
         fa, fb, par = der.compiled({T: problem.trace})
         lam, D0 = _eigen(problem)

@@ -5,12 +5,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _validate as v
-from ..limits import coefficients as coef
-from ..limits.modes import ModeSystem
-from ..problem import Problem
-from ..schedules import as_schedule
-from .base import SimRule, check_lr as _check_lr
+from hdlimits.core import validation as v
+from hdlimits.solvers import coefficients as coef
+from hdlimits.solvers.modes import ModeSystem
+from hdlimits.models.least_squares.problem import Problem
+from hdlimits.core.schedules import as_schedule
+from hdlimits.optimizers.base import SimRule, check_lr as _check_lr
 
 __all__ = ["SGD", "PreconditionedSGD"]
 
@@ -24,7 +24,7 @@ class SGD:
 
         dD_i/dt = −(2γλ_i − (1+1/B)γ²λ_i²/d) D_i + (γ²/(B d)) λ_i (eᵀKe + E ε²).
 
-    ``lr`` is a number, a schedule from :mod:`hdlimits.schedules` or any callable ``t -> γ``.
+    ``lr`` is a number, a schedule from :mod:`hdlimits.core.schedules` or any callable ``t -> γ``.
     """
 
     lr: object

@@ -38,12 +38,12 @@ import numba as nb
 import numpy as np
 import sympy as sp
 
-from .. import _validate as v
-from .. import noise as noise_mod
-from ..limits.modes import ModeSystem
-from ..problem import Problem
-from ..schedules import as_schedule
-from .base import SimRule, check_lr as _check_lr
+from hdlimits.core import validation as v
+from hdlimits.core import noise as noise_mod
+from hdlimits.solvers.modes import ModeSystem
+from hdlimits.models.least_squares.problem import Problem
+from hdlimits.core.schedules import as_schedule
+from hdlimits.optimizers.base import SimRule, check_lr as _check_lr
 
 __all__ = ["SignSGD", "Adam", "AdamLimit", "sign_phi", "SignPhi", "sign_drift_basis",
            "arcsine_matrix"]
@@ -147,7 +147,7 @@ class SignPhi:
     """φ(P) for one noise law: ``expr`` (sympy in ``P`` or None), ``kind`` ("closed form" or
     "quadrature"), ``func`` (numba ``f(P, c)``) and ``params`` (its ``c``); ``self(P)`` evaluates.
 
-    Same interface as ``hdlimits.derive.expect_noise`` (the switch to the engine is one line in
+    Same interface as ``hdlimits.derivation.expect_noise`` (the switch to the engine is one line in
     :func:`sign_phi`).
     """
 
@@ -244,7 +244,7 @@ def _table(noise, n=641):
 def sign_phi(noise: noise_mod.NoiseLaw) -> SignPhi:
     """φ(P) = (2/π) E_ε[exp(−ε²/(2P))]/√P for a noise law, ``P = eᵀKe``.
 
-    Derived by the engine :func:`hdlimits.derive.expect_noise` (closed form where sympy finds one,
+    Derived by the engine :func:`hdlimits.derivation.expect_noise` (closed form where sympy finds one,
     quadrature otherwise). The engine's compiled function is probed on ``P ∈ [1e-8, 1e8]·scale²``; if it
     is not finite there (e.g. ``exp(P/2b²)·erfc(…)`` for Laplace noise overflows at large P) — or if the
     engine is unavailable — the library's own numerically stable form below is used instead
@@ -263,10 +263,10 @@ def _probe_scale(noise):
 
 def _engine_phi(noise):
     try:
-        from ..derive import expect_noise
+        from hdlimits.derivation import expect_noise
     except ImportError:
         try:
-            from ..derive.expect import expect_noise
+            from hdlimits.derivation.expect import expect_noise
         except ImportError:
             return None
     eps = sp.Symbol("eps", real=True)
@@ -281,7 +281,7 @@ def _engine_phi(noise):
     if not np.all(np.isfinite(probe)) or min(probe) < 0:
         return None
     out = SignPhi(ph.expr, ph.kind, ph.params, noise.spec(), func=ph.func)
-    out.source = "hdlimits.derive"
+    out.source = "hdlimits.derivation"
     return out
 
 

@@ -1,6 +1,6 @@
 """Which kernels run which update rule: ``KERNELS[rule.kind] = (diag_kernel, dense_kernel)``.
 
-Kernel signatures (numba, ``nogil``; see :mod:`hdlimits.sim.kernels` for the linear pair):
+Kernel signatures (numba, ``nogil``; see :mod:`hdlimits.models.least_squares.kernels` for the linear pair):
 
 * ``diag(state, sqrt_lam, pdiag, e, lrs, aux, eps, batch, data_kind, xbuf, rbuf, params)`` — diagonal K,
   samples drawn inside the kernel from the xoshiro state;
@@ -8,7 +8,7 @@ Kernel signatures (numba, ``nogil``; see :mod:`hdlimits.sim.kernels` for the lin
   ``Y = X P`` their preconditioned copies, computed by the caller a block at a time.
 
 ``lrs`` and ``aux`` hold one value per step, ``eps`` one noise value per sample, ``params`` the rule's
-constants. A module that adds an optimizer family registers its pair here (one import line below).
+constants. A model family registers its pairs when its package is imported (see hdlimits.models.least_squares).
 """
 from __future__ import annotations
 
@@ -24,8 +24,3 @@ def lookup(kind: str):
         raise ValueError(f"the simulator has no kernel for update rule {kind!r} "
                          f"(known: {sorted(KERNELS)})")
     return KERNELS[kind]
-
-
-from . import kernels as _linear  # noqa: E402,F401  (registers "linear")
-from . import kernels_sign as _sign  # noqa: E402,F401  (registers "sign", "adam", "normsgd")
-from . import kernels_clip as _clip  # noqa: E402,F401  (registers "clip")

@@ -16,14 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .. import _validate as v
-from ..predict import check_times, divergence_threshold
-from ..results import SimulationResult
-from ..schedules import lr_values
-from . import kernels
-from .registry import lookup
-from .progress import Progress
-from .rng import fill_normal, fill_rademacher, seed_state
+from hdlimits.core import validation as v
+from hdlimits.predict import check_times, divergence_threshold
+from hdlimits.core.results import SimulationResult
+from hdlimits.core.schedules import lr_values
+from hdlimits.models.least_squares import kernels as kernels
+from hdlimits.sim.registry import lookup
+from hdlimits.sim.progress import Progress
+from hdlimits.sim.rng import fill_normal, fill_rademacher, seed_state
 
 __all__ = ["simulate"]
 

@@ -1,0 +1,182 @@
+"""Streaming least-squares problems (CONVENTIONS.md, "Streaming linear regression").
+
+A :class:`Problem` fixes everything the algorithm does not choose: the data covariance
+``K = U diag(λ) Uᵀ`` (``U = I`` when no basis is given), the initial error ``e_0 = θ_0 − θ*`` as a
+length-d vector in the coordinate basis, and the label-noise law. The same object drives the limiting
+equations and the simulator.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from hdlimits.core import validation as v
+from hdlimits.core import noise as noise_mod
+
+__all__ = ["Problem"]
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """Data ``x ~ N(0, K)``, labels ``y = ⟨x, θ*⟩ + ε``; risk ``R = ½(eᵀKe + E ε²)``.
+
+    Attributes
+    ----------
+    eigenvalues : (d,) array, λ ≥ 0 (any order).
+    initial_error : (d,) array, ``e_0`` in the coordinate basis.
+    noise : NoiseLaw.
+    basis : (d, d) orthogonal array whose columns are the eigenvectors, or None for ``U = I``.
+    label : a short description used in reports.
+    """
+
+    eigenvalues: np.ndarray
+    initial_error: np.ndarray
+    noise: noise_mod.NoiseLaw
+    basis: np.ndarray | None = None
+    label: str = field(default="problem")
+
+    # -------------------------------------------------------------------- factories
+    @classmethod
+    def from_spectrum(cls, eigenvalues, initial_error, noise=None, basis=None, label=None):
+        """``K = basis·diag(eigenvalues)·basisᵀ`` (``basis=None``: K diagonal)."""
+        lam = v.vector("eigenvalues", eigenvalues, nonnegative=True)
+        d = lam.size
+        e0 = v.vector("initial_error", initial_error, size=d)
+        if noise is None:
+            noise = noise_mod.none()
+        if not isinstance(noise, noise_mod.NoiseLaw):
+            raise ValueError(f"noise must be a NoiseLaw from hdlimits.core.noise, got {type(noise).__name__}")
+        if basis is not None:
+            U = np.array(basis, dtype=np.float64)
+            if U.shape != (d, d):
+                raise ValueError(f"basis must be {d}×{d} (the dimension d), got shape {U.shape}")
+            if not np.all(np.isfinite(U)):
+                raise ValueError("basis must contain only finite values")
+            err = np.abs(U.T @ U - np.eye(d)).max()
+            if err > 1e-8:
+                raise ValueError(f"basis must be orthogonal (max |UᵀU − I| = {err:.3g} > 1e-8)")
+            U.setflags(write=False)
+            basis = U
+        return cls(lam, e0, noise, basis, label or f"spectrum(d={d})")
+
+    @classmethod
+    def from_covariance(cls, K, initial_error, noise=None, label=None):
+        """From a symmetric PSD covariance matrix (diagonalised with ``numpy.linalg.eigh``)."""
+        M, lam, U = v.symmetric_psd("K", K)
+        d = lam.size
+        if np.count_nonzero(M - np.diag(np.diagonal(M))) == 0:
+            return cls.from_spectrum(np.diagonal(M), initial_error, noise, None, label or f"diag K(d={d})")
+        return cls.from_spectrum(lam, initial_error, noise, U, label or f"covariance(d={d})")
+
+    @classmethod
+    def from_samples(cls, X, initial_error, noise=None, label=None):
+        """From data samples (rows of X): K = XᵀX / n (uncentred second moment)."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[0] < 1:
+            raise ValueError(f"X must be a 2-D array of samples × features, got shape {X.shape}")
+        return cls.from_covariance(X.T @ X / X.shape[0], initial_error, noise,
+                                   label or f"samples(n={X.shape[0]}, d={X.shape[1]})")
+
+    @classmethod
+    def isotropic(cls, d, noise=None, initial_size=1.0, seed=0, label=None):
+        """K = I; ``e_0`` a uniformly random direction with ``‖e_0‖² = initial_size``."""
+        d = v.integer("d", d, low=1)
+        size = v.nonnegative("initial_size", initial_size)
+        z = np.random.default_rng(seed).standard_normal(d)
+        e0 = z * np.sqrt(size / np.dot(z, z))
+        return cls.from_spectrum(np.ones(d), e0, noise, None, label or f"isotropic(d={d})")
+
+    @classmethod
+    def power_law(cls, d, alpha, beta, noise=None, initial_size=1.0, seed=0, rotate=False,
+                  label=None):
+        """Power-law spectrum and initial error (CONVENTIONS.md, "Spectra").
+
+        λ_j ∝ j^(−alpha), normalised so that tr K = d; ⟨u_j, e_0⟩² ∝ j^(−beta) with random signs
+        (from ``seed``), normalised so that ‖K^{1/2} e_0‖² = initial_size. ``rotate=True`` puts the
+        eigenvectors in a Haar-random basis (from ``seed``), giving a dense K.
+        """
+        d = v.integer("d", d, low=1)
+        alpha = v.real("alpha", alpha, low=0.0)
+        beta = v.real("beta", beta)
+        size = v.nonnegative("initial_size", initial_size)
+        j = np.arange(1, d + 1, dtype=np.float64)
+        lam = j ** (-alpha)
+        lam *= d / lam.sum()
+        proj2 = j ** (-beta)
+        proj2 *= size / np.dot(lam, proj2)
+        rng = np.random.default_rng(seed)
+        coords = np.sqrt(proj2) * rng.choice([-1.0, 1.0], size=d)
+        basis = None
+        if rotate:
+            q, r = np.linalg.qr(rng.standard_normal((d, d)))
+            basis = q * np.sign(np.diagonal(r))
+            e0 = basis @ coords
+        else:
+            e0 = coords
+        return cls.from_spectrum(lam, e0, noise, basis,
+                                 label or f"power_law(d={d}, alpha={alpha:g}, beta={beta:g})")
+
+    # -------------------------------------------------------------------- derived quantities
+    @property
+    def d(self) -> int:
+        return self.eigenvalues.size
+
+    @property
+    def is_diagonal(self) -> bool:
+        return self.basis is None
+
+    @property
+    def trace(self) -> float:
+        return float(self.eigenvalues.sum())
+
+    @property
+    def noise_second_moment(self) -> float:
+        """E[ε²] (inf for laws without a second moment)."""
+        return float(self.noise.second_moment)
+
+    @cached_property
+    def covariance(self) -> np.ndarray:
+        """K as a dense d×d matrix (built on demand)."""
+        if self.basis is None:
+            return np.diag(self.eigenvalues)
+        return (self.basis * self.eigenvalues) @ self.basis.T
+
+    @cached_property
+    def covariance_sqrt(self) -> np.ndarray:
+        """The symmetric square root K^{1/2} (dense)."""
+        if self.basis is None:
+            return np.diag(np.sqrt(self.eigenvalues))
+        return (self.basis * np.sqrt(self.eigenvalues)) @ self.basis.T
+
+    @cached_property
+    def diagonal(self) -> np.ndarray:
+        """diag(K)."""
+        if self.basis is None:
+            return self.eigenvalues
+        return np.einsum("ij,j,ij->i", self.basis, self.eigenvalues, self.basis)
+
+    def eigen_coordinates(self, vec) -> np.ndarray:
+        """Uᵀ·vec."""
+        return np.asarray(vec) if self.basis is None else self.basis.T @ vec
+
+    def excess_of(self, e) -> float:
+        """eᵀKe for an error vector (or rows of a 2-D array)."""
+        c = self.eigen_coordinates(np.asarray(e).T).T
+        return np.einsum("...j,j,...j->...", c, self.eigenvalues, c)
+
+    @property
+    def initial_excess_risk(self) -> float:
+        """½ e_0ᵀ K e_0."""
+        return 0.5 * float(self.excess_of(self.initial_error))
+
+    def describe(self) -> dict:
+        lam = self.eigenvalues
+        return {"label": self.label, "d": self.d, "trace_K": self.trace,
+                "lambda_max": float(lam.max()), "lambda_min": float(lam.min()),
+                "diagonal": self.is_diagonal, "noise": self.noise.spec(),
+                "initial_excess_risk": self.initial_excess_risk}
+
+    def __repr__(self):
+        return f"Problem({self.label}, noise={self.noise.spec()})"

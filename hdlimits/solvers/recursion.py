@@ -1,0 +1,69 @@
+"""The expected per-step recursion of the mode variables (finite d, steps of 1/d in time).
+
+For minibatch SGD on Gaussian data (and fixed-preconditioner SGD, which is SGD on ``K̃``) Wick's
+formula closes the diagonal of ``E[e eᵀ]`` in the eigenbasis, so
+
+    D_i ← (1 − 2γκ_i/d + (1 + 1/B) γ² κ_i² / d²) D_i + (γ² / (B d²)) κ_i (P + E ε²)
+
+is the *exact* mean at every finite d (shared/math/preconditioned.md §2.1, sgd_sign_clip.md §2). For
+the generic system it is the step ``D_i ← D_i + (1/d)·rhs`` with the coefficients frozen at the step.
+"""
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from hdlimits.core.schedules import evaluate
+
+# The coefficient pair this copy of the module is compiled for (see hdlimits/limits/specialize.py,
+# which writes copies of this file with these two lines replaced). Absolute imports only.
+from hdlimits.solvers.coefficients import one as _A  # specialize: a
+from hdlimits.solvers.coefficients import residual_second_moment as _B  # specialize: b
+
+
+@nb.njit(cache=True, nogil=True)
+def recurse(kappa, w, D_init, d, curv, s_kind, s_par, cpar, steps_out,
+            div_threshold, store_modes, p_slots, p_kind, p_par, p_scale):
+    """Run ``steps_out[-1]`` steps; return ``(P_out, D_out, status, step_status)``."""
+    n = kappa.size
+    n_out = steps_out.size
+    P_out = np.full(n_out, np.inf)
+    D_out = np.zeros((n_out if store_modes else 0, n))
+    D = D_init.copy()
+    P = 0.0
+    for i in range(n):
+        P += kappa[i] * D[i]
+    cp = cpar.copy()
+    io = 0
+    k = 0
+    last = steps_out[n_out - 1] if n_out else 0
+    while True:
+        while io < n_out and steps_out[io] == k:
+            P_out[io] = P
+            if store_modes:
+                D_out[io, :] = D
+            io += 1
+        if k >= last:
+            break
+        g = evaluate(s_kind, s_par, k / d)
+        if p_slots.size:
+            v = p_scale * evaluate(p_kind, p_par, k / d)
+            for j in range(p_slots.size):
+                cp[p_slots[j]] = v
+        a = _A(P, cp)
+        fb = g * g * _B(P, cp) / (d * d)
+        c1 = 2.0 * g * a / d
+        c2 = curv * g * g / (d * d)
+        Pn = 0.0
+        for i in range(n):
+            ka = kappa[i]
+            Di = D[i] * (1.0 - ka * (c1 - c2 * ka)) + fb * w[i]
+            D[i] = Di
+            Pn += ka * Di
+        P = Pn
+        k += 1
+        if not math.isfinite(P) or P > div_threshold:
+            return P_out, D_out, 1, k
+    return P_out, D_out, 0, k
