@@ -14,6 +14,8 @@ import time
 
 import numpy as np
 
+from hdlimits.core.status import StatusCode
+
 __all__ = ["add_cli", "main"]
 
 _HELP = {
@@ -159,7 +161,7 @@ def run(args, out=None) -> int:
     sec = time.perf_counter() - start
     st = res.sweep.status
     n_ok = int(sum(s == "ok" for s in st.ravel()))
-    n_div = int(sum(str(s).startswith("diverged") for s in st.ravel()))
+    n_div = int(sum(getattr(s, "code", None) is StatusCode.DIVERGED for s in st.ravel()))
     shape = "×".join(f"{k}[{len(a)}]" for k, a in res.sweep.axes.items())
     print(f"phase {args.name}: grid {shape}, {n_ok} ok, {n_div} diverged, "
           f"{st.size - n_ok - n_div} other, {sec:.1f} s ({backend})", file=out)

@@ -11,7 +11,6 @@ existing axes. matplotlib is imported on first use only.
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 
@@ -21,7 +20,6 @@ _YLABELS = {
     "risk": "risk  ½E[(⟨x,θ⟩ − y)²]  (noise floor included)",
     "excess_risk": "excess risk  ½ eᵀKe",
 }
-_STATUS_T = re.compile(r"diverged at t=([0-9.eE+-]+)")
 
 
 def _check_quantity(quantity):
@@ -38,15 +36,11 @@ def _new_figure(figsize=(7.5, 4.8)):
 
 
 def _divergence_t(curve, values):
-    """The time of divergence: from the status text if it says so, else the first non-finite value."""
-    status = str(getattr(curve, "status", ""))
-    m = _STATUS_T.search(status)
-    if m:
-        try:
-            return float(m.group(1))
-        except ValueError:
-            pass
-    if status.startswith("diverged") or not np.all(np.isfinite(values)):
+    """The time of divergence: the status's event time if it has one, else the first non-finite value."""
+    status = getattr(curve, "status", None)
+    if status is not None and status.t_event is not None:
+        return float(status.t_event)
+    if not np.all(np.isfinite(values)):
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             return float(np.asarray(curve.t)[bad[0]])

@@ -10,6 +10,7 @@ from hdlimits.solvers import integrate as integ
 
 from hdlimits.solvers.specialize import integrator_for, recursion_for
 from hdlimits.core.results import RiskCurve
+from hdlimits.core.status import Status
 
 __all__ = ["predict_risk", "check_times", "DIVERGENCE_FACTOR"]
 
@@ -69,7 +70,8 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
     fixed_step : ``"ode"`` only — switch step control off and take steps of this length (for studies
         of the integrator's order; the default adaptive control is what you want otherwise).
 
-    Returns a :class:`RiskCurve`; a divergence shows in ``.status`` (``"diverged at t=…"``) and the
+    Returns a :class:`RiskCurve`; a divergence shows in ``.status`` (a :class:`~hdlimits.core.status.Status`
+    with code ``diverged`` and its time ``t_event``) and the
     curves hold ``inf`` from then on.
     """
     t = check_times(t)
@@ -109,11 +111,11 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
     info["seconds"] = time.perf_counter() - start
     info["n_modes"] = n
     if status == integ.OK:
-        status_s = "ok"
+        status_s = Status.ok()
     elif status == integ.DIVERGED:
-        status_s = f"diverged at t={t_stat:.6g}"
+        status_s = Status.diverged(t_stat)
     else:
-        status_s = f"integration failed at t={t_stat:.6g} (step size underflow)"
+        status_s = Status.failed(t_stat, "step size underflow")
     excess = 0.5 * P
     risk = system.risk_of(P)
     return RiskCurve(t=t, risk=risk, excess_risk=excess, status=status_s, problem=problem,

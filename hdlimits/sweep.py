@@ -258,14 +258,8 @@ class Divergence(_Metric):
 
     def evaluate(self, problem, optimizer, index):
         c = self.source.curve(problem, optimizer, np.array([0.0, self.t_max]), index)
-        tdiv = _status_time(c.status)
+        tdiv = c.status.t_event if c.diverged else math.inf
         return dict(zip(self.names, (float(c.diverged), tdiv, float(c.risk[-1])))), c.status
-
-
-def _status_time(status: str) -> float:
-    if status.startswith("diverged at t="):
-        return float(status[len("diverged at t="):].split()[0])
-    return math.inf
 
 
 def _best(values, lrs):
@@ -800,7 +794,7 @@ def sweep(problem_factory, optimizer_factory, grid, metric, *, backend="local", 
     errors = 0
     for flat, (vals, st) in enumerate(results):
         idx = np.unravel_index(flat, shape)
-        status[idx] = st
+        status[idx] = str(st)
         if vals is None:
             errors += 1
             continue

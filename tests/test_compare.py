@@ -7,6 +7,7 @@ import pytest
 
 import hdlimits as hd
 from hdlimits.compare import Comparison, compare
+from hdlimits.core.status import Status
 from hdlimits.core.results import RiskCurve, SimulationResult
 
 
@@ -79,8 +80,8 @@ def test_divergence_is_reported_without_warnings():
     sim[18:] = np.inf
     se = np.full(t.shape, 0.1)
     se[18:] = np.inf
-    th, sm = _curves(t, theory, sim, se, theory_status="diverged at t=1.45",
-                     sim_status="diverged at t=1.75 (4 of 4 runs)")
+    th, sm = _curves(t, theory, sim, se, theory_status=Status.diverged(1.45),
+                     sim_status=Status.diverged(1.75, "4 of 4 runs"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         c = compare(th, sm)
@@ -101,7 +102,8 @@ def test_divergence_is_reported_without_warnings():
 def test_all_diverged_gives_nan_summary():
     t = np.linspace(0, 1, 5)
     inf = np.full(5, np.inf)
-    th, sm = _curves(t, inf, inf, inf, theory_status="diverged at t=0", sim_status="diverged at t=0")
+    th, sm = _curves(t, inf, inf, inf, theory_status=Status.diverged(0.0),
+                     sim_status=Status.diverged(0.0))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         c = compare(th, sm)

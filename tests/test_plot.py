@@ -7,6 +7,7 @@ import pytest
 
 from hdlimits import plot
 from hdlimits.models.least_squares.problem import Problem
+from hdlimits.core.status import Status
 from hdlimits.core import noise as noise
 from hdlimits.core.results import RiskCurve, SimulationResult
 
@@ -29,8 +30,8 @@ def _pair(rate=1.0, diverge_at=None, runs=4, seed=0):
         ex[k:] = np.inf
         sim[k + 3:] = np.inf
         se[k + 3:] = np.inf
-        st_th = f"diverged at t={t[k]:g}"
-        st_sim = f"diverged at t={t[k + 3]:g} ({runs} of {runs} runs)"
+        st_th = Status.diverged(t[k])
+        st_sim = Status.diverged(t[k + 3], f"{runs} of {runs} runs")
     floor = 0.5 * PROB.noise_second_moment
     th = RiskCurve(t=t, risk=ex + floor, excess_risk=ex, status=st_th, problem=PROB)
     sm = SimulationResult(t=t, risk=sim + floor, excess_risk=sim, status=st_sim, problem=PROB,

@@ -41,7 +41,7 @@ def test_values_match_direct_calls(serial):
         assert serial["diverged"][idx] == float(c50.diverged)
         if c50.diverged:
             assert serial["divergence_time"][idx] == pytest.approx(
-                float(c50.status.split("=")[1]), rel=1e-5)
+                c50.status.t_event, rel=1e-5)
             assert serial.status[idx].startswith("diverged")
             assert serial["risk_at_t_max"][idx] == math.inf
         else:

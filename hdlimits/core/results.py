@@ -1,7 +1,7 @@
 """Result objects shared by the limiting equations and the simulator (CONVENTIONS.md, "Results").
 
 Both carry ``t`` (time in units of d steps), ``risk`` (``½ E r²``, noise floor included),
-``excess_risk`` (``½ eᵀKe``) and ``status`` (``"ok"`` or ``"diverged at t=…"``). After a divergence the
+``excess_risk`` (``½ eᵀKe``) and ``status`` (a :class:`~hdlimits.core.status.Status`). After a divergence the
 curves hold ``inf`` — never NaN — and ``status`` says when it happened.
 """
 from __future__ import annotations
@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from hdlimits.core.status import Status, StatusCode
 
 __all__ = ["RiskCurve", "SimulationResult", "columns_csv"]
 
@@ -45,7 +47,7 @@ class RiskCurve:
     t: np.ndarray
     risk: np.ndarray
     excess_risk: np.ndarray
-    status: str
+    status: Status
     problem: object = None
     optimizer: object = None
     method: str = "ode"
@@ -53,19 +55,28 @@ class RiskCurve:
     kappa: np.ndarray | None = None
     info: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        if isinstance(self.status, str):
+            if self.status != "ok":
+                raise ValueError("status must be a hdlimits.core.status.Status (or the string 'ok'), "
+                                 f"got {self.status!r}")
+            self.status = Status.ok()
+        elif not isinstance(self.status, Status):
+            raise ValueError(f"status must be a hdlimits.core.status.Status, got {self.status!r}")
+
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status.success
 
     @property
     def diverged(self) -> bool:
-        return self.status.startswith("diverged")
+        return self.status.code is StatusCode.DIVERGED
 
     def columns(self) -> dict:
         return {"t": self.t, "risk": self.risk, "excess_risk": self.excess_risk}
 
     def metadata(self) -> dict:
-        meta = {"status": self.status, "method": self.method,
+        meta = {"status": str(self.status), "method": self.method,
                 "optimizer": getattr(self.optimizer, "describe", lambda: str(self.optimizer))()}
         if self.problem is not None and hasattr(self.problem, "describe"):
             meta["problem"] = self.problem.describe()

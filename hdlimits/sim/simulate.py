@@ -19,6 +19,7 @@ import numpy as np
 from hdlimits.core import validation as v
 from hdlimits.predict import check_times, divergence_threshold
 from hdlimits.core.results import SimulationResult
+from hdlimits.core.status import Status
 from hdlimits.core.schedules import lr_values
 from hdlimits.models.least_squares import kernels as kernels
 from hdlimits.sim.registry import lookup
@@ -173,10 +174,9 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     ex_se[bad] = np.inf
     rk_se[bad] = np.inf
     if div_steps:
-        status = (f"diverged at t={min(div_steps) / problem.d:.6g} "
-                  f"({len(div_steps)} of {runs} runs)")
+        status = Status.diverged(min(div_steps) / problem.d, f"{len(div_steps)} of {runs} runs")
     else:
-        status = "ok"
+        status = Status.ok()
     return SimulationResult(t=t, risk=risk, excess_risk=excess, status=status, problem=problem,
                             optimizer=optimizer, method="simulation", info={"steps": int(steps_out[-1])},
                             risk_runs=risk_runs, excess_risk_runs=excess_runs, risk_stderr=rk_se,

@@ -76,8 +76,9 @@ def test_divergence_is_a_status_not_nan():
     prob = hd.Problem.power_law(d=300, alpha=0.5, beta=1.0, noise=hd.noise.gaussian(0.3), seed=0)
     g = 1.1 * hd.critical_lr(prob, hd.SGD(1.0))
     th = hd.predict_risk(prob, hd.SGD(lr=g), np.linspace(0, 300, 61))
-    assert th.diverged and th.status.startswith("diverged at t=")
-    t_div = float(th.status.split("=")[1])
+    assert th.diverged and th.status == "diverged" and not th.status.success
+    t_div = th.status.t_event
+    assert str(th.status) == f"diverged at t={t_div:.6g}"
     assert 0 < t_div < 300
     assert not np.any(np.isnan(th.risk))
     assert np.all(np.isinf(th.risk[th.t > t_div]))
