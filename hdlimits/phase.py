@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from hdlimits.core import validation as v
+from hdlimits.reductions import reduce
 from hdlimits.core import noise as noise_mod
 from hdlimits.core import schedules as sch
 from hdlimits.models.least_squares.diagnostics import critical_lr
@@ -315,7 +316,7 @@ class _ClipVersusSGD:
         P_ref = 2.0 * sgd_excess
         # μ_c(P) = a(P) and ν_c(P) = b(P) of the clipped limit (hdlimits.models.least_squares.clipping.mu / nu compute the
         # same functions; reading them off the mode system avoids re-deriving per call)
-        system = optimizer.limit(problem)
+        system = reduce(problem, optimizer)
         mu = float(system.a(P_ref, system.coef_params))
         nh = float(system.b(P_ref, system.coef_params)) / (P_ref + problem.noise_second_moment)
         best, best_lr = math.inf, math.nan

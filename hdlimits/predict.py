@@ -10,6 +10,7 @@ from hdlimits.solvers import integrate as integ
 
 from hdlimits.solvers.specialize import integrator_for, recursion_for
 from hdlimits.core.results import RiskCurve
+from hdlimits.reductions import reduce
 from hdlimits.core.status import Status
 
 __all__ = ["predict_risk", "check_times", "DIVERGENCE_FACTOR"]
@@ -82,7 +83,7 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
         raise ValueError(f"fixed_step must be > 0 (range (0, inf)), got {fixed_step!r}")
     if not (1e-14 <= rtol <= 1e-1):
         raise ValueError(f"rtol must lie in [1e-14, 0.1], got {rtol}")
-    system = optimizer.limit(problem, t_max=float(t[-1]))
+    system = reduce(problem, optimizer, t_max=float(t[-1]))
     n = system.n_modes
     if store_modes is None:
         store_modes = n * t.size <= 20_000_000
@@ -90,7 +91,16 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
     P0 = system.P0
     thr = divergence_threshold(P0, system.noise_second_moment)
     start = time.perf_counter()
-    if method == "ode":
+    if P0 == 0.0 and system.noise_second_moment == 0.0:
+        # at the optimum with no noise every residual is 0, so every update u = x·h(0) is 0 (h(0) = 0
+        # for all rules here: SGD, clipping, normalisation with 0/0 := 0, sign(0) = 0, Adam's zero
+        # moments): the iterate never moves. The mode equations are singular there for rules whose
+        # a(P) blows up as P → 0 (sign, normalized, Adam), so the rest state is returned exactly.
+        P = np.zeros(t.size)
+        D = np.tile(system.D0, (t.size, 1)) if store_modes else np.zeros((0, n))
+        status, t_stat = integ.OK, 0.0
+        info = {"steps": 0, "at_rest": True}
+    elif method == "ode":
         rate0 = 2.0 * system.schedule.peak * float(np.max(system.kappa, initial=0.0))
         t_end = float(t[-1])
         h0 = min(1e-3 / rate0 if rate0 > 0 else 1e-3, max(t_end, 1e-12) * 1e-3)

@@ -27,6 +27,7 @@ import time
 import numpy as np
 
 import hdlimits as hd
+from hdlimits.reductions import reduce
 from hdlimits.models.least_squares.diagnostics import critical_lr, kernel_mass, stationary_risk
 
 HSGD = "Paquette, Paquette, Adlam, Pennington 2022 (HSGD, arXiv:2205.07069)"
@@ -190,7 +191,7 @@ def preconditioned_recursion(fast, outdir, ax):
     parts, ok = [], True
     for P, tr_want in ((None, 1.0), ("diag", 1.0), ("sqrt", 0.783)):
         opt = _opt(0.8, P)
-        tr = float(opt.limit(dense).kappa.sum() / dense.d)
+        tr = float(reduce(dense, opt).kappa.sum() / dense.d)
         rec = hd.predict_risk(dense, opt, t, method="recursion")
         sim = hd.simulate(dense, opt, t, runs=runs, seed=15, progress=False)
         rel = float(np.max(np.abs(sim.risk[1:] / rec.risk[1:] - 1)))

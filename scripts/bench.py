@@ -23,6 +23,7 @@ from scipy.integrate import solve_ivp
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import hdlimits as hd  # noqa: E402
+from hdlimits.reductions import reduce  # noqa: E402
 
 
 def _timed(f, repeat=1):
@@ -45,7 +46,7 @@ def bench_ode(sizes, t_max=100.0, ivp_limit=120.0):
     for n in sizes:
         prob = hd.Problem.power_law(d=n, alpha=0.8, beta=1.0, noise=hd.noise.gaussian(0.3), seed=0)
         opt = hd.SGD(lr=1.0)
-        system = opt.limit(prob)
+        system = reduce(prob, opt)
         t_ours, ours = _timed(lambda: hd.predict_risk(prob, opt, t, rtol=1e-6, store_modes=False), 3)
         P_ours = 2 * ours.excess_risk
         # solve_ivp: explicit DOP853 is stability-bound (h ≲ 6 / (2 γ λ_max)); its cost is linear in t,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from hdlimits import cli
+from hdlimits.reductions import reduce
 
 SMALL = ["--d", "200", "--t-max", "2", "--n-times", "11"]
 SIM = ["--runs", "2", "--workers", "1", "--no-progress"]
@@ -225,9 +226,15 @@ def test_clipped_with_a_huge_threshold_is_sgd(capsys):
 
     import hdlimits as hd
 
-    class _ContinuousSGD:
-        def limit(self, problem, t_max=None):
-            return dataclasses.replace(hd.SGD(lr=0.8).limit(problem, t_max), curvature=0.0)
+    from hdlimits.optimizers.base import Optimizer
+    from hdlimits.reductions import register_limit
+
+    @dataclasses.dataclass(frozen=True)
+    class _ContinuousSGD(Optimizer):     # SGD's limit without the finite-d curvature term
+        pass
+
+    register_limit(hd.Problem, _ContinuousSGD, lambda problem, opt, t_max: dataclasses.replace(
+        reduce(problem, hd.SGD(lr=0.8), t_max), curvature=0.0))
 
     assert cli.main(["predict", *SMALL, "--lr", "0.8", "--noise", "gaussian:std=0.3",
                      "--optimizer", "clipped", "--clip", "1e6"]) == 0
@@ -260,7 +267,7 @@ def test_clipped_kappa_and_normalized(capsys):
     (["--optimizer", "clipped", "--clip", "-1"], "clip"),
     (["--optimizer", "sgd", "--clip", "1"], "--clip applies only to --optimizer clipped"),
     (["--optimizer", "normalized", "--clip-kappa", "1"], "--clip-kappa applies only"),
-    (["--optimizer", "clipped", "--clip", "1", "--batch", "2"], "batch must be 1"),
+    (["--optimizer", "clipped", "--clip", "1", "--batch", "2"], "batch = 2: the clipped-SGD limit"),
 ])
 def test_clipped_option_errors(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:

@@ -133,24 +133,28 @@ def power_decay(lr: float, t0: float = 1.0, power: float = 1.0) -> Schedule:
 class Tabulated(Schedule):
     """A piecewise-linear table of an arbitrary callable (used by the limiting equations only)."""
 
-    def __init__(self, func, t_max: float, points: int = 4097):
+    def __init__(self, func, t_max: float, points: int = 4097, name: str = "lr", positive: bool = False):
         t = np.linspace(0.0, float(t_max), int(points))
         g = _call_on_array(func, t)
-        if not np.all(np.isfinite(g)) or np.any(g < 0):
-            raise ValueError("lr schedule must return finite values ≥ 0 for t in [0, t_max]")
+        if not np.all(np.isfinite(g)) or np.any(g < 0) or (positive and np.any(g <= 0)):
+            rng = "(0, inf)" if positive else "[0, inf)"
+            bad = int(np.flatnonzero(~(np.isfinite(g) & (g > 0 if positive else g >= 0)))[0])
+            raise ValueError(f"{name} schedule must return finite values in {rng} for t in [0, t_max]; "
+                             f"got {float(g[bad])!r} at t = {float(t[bad]):g}")
         super().__init__(TABLE, (float(t.size), *t, *g), f"table({getattr(func, '__name__', 'lr')})")
         object.__setattr__(self, "func", func)
 
 
-def as_schedule(lr, t_max: float | None = None) -> Schedule:
+def as_schedule(lr, t_max: float | None = None, name: str = "lr", positive: bool = False) -> Schedule:
     """Normalise a learning rate: a number becomes :func:`constant`, a Schedule stays, and any other
-    callable is tabulated on ``[0, t_max]`` (``t_max`` is then required)."""
+    callable is tabulated on ``[0, t_max]`` (``t_max`` is then required). ``name`` is the parameter named
+    in error messages; ``positive`` refuses zero values (e.g. clipping thresholds)."""
     if isinstance(lr, Schedule):
         return lr
     if callable(lr):
         if t_max is None:
-            raise ValueError("t_max is needed to tabulate a callable learning rate")
-        return Tabulated(lr, max(float(t_max), 1e-12))
+            raise ValueError(f"the horizon t_max is needed to tabulate a callable {name}")
+        return Tabulated(lr, max(float(t_max), 1e-12), name=name, positive=positive)
     return constant(lr)
 
 

@@ -23,6 +23,7 @@ import sympy as sp
 
 from hdlimits.derivation import codegen as codegen
 from hdlimits.derivation.expect import NoiseExpectation, expect_residual
+from hdlimits.derivation.rules import nonlinearity_of
 
 __all__ = ["r", "P", "c", "T", "kappa", "m2", "Derived", "derive", "nonlinearity_of"]
 
@@ -92,6 +93,16 @@ class Derived:
                                  self._layout(self.eb, pb_syms, vals)])
         return fa, fb, params
 
+    def parameter_slots(self, symbol) -> tuple:
+        """The indices of the ``params`` array of :meth:`compiled` that hold ``symbol``'s value (e.g. the
+        clipping threshold, which a schedule then refreshes over time)."""
+        _, _, p1 = self.compiled({symbol: 1.0})
+        _, _, p2 = self.compiled({symbol: 2.0})
+        slots = tuple(int(i) for i in np.flatnonzero(p1 != p2))
+        if not slots:
+            raise ValueError(f"{symbol} is not a parameter of this derivation")
+        return slots
+
     # -- internals ---------------------------------------------------------------------------
     def _extra_syms(self, adaptive):
         syms = []
@@ -117,23 +128,6 @@ class Derived:
         head = [vals.get(s, np.nan) for s in syms[:len(syms) - (len(e.symbols) - n_extra
                                                                  - (0 if e.kind == "closed form" else 1))]]
         return np.concatenate([np.asarray(head, dtype=np.float64), e.params[n_extra:]])
-
-
-def nonlinearity_of(optimizer):
-    """``(h(r), {symbol: default value})`` for an optimizer object, or for a sympy expression in ``r``."""
-    if isinstance(optimizer, sp.Basic):
-        free = sorted(optimizer.free_symbols - {r}, key=str)
-        return optimizer, {s: (1.0 if s == c else np.nan) for s in free}
-    fn = getattr(optimizer, "nonlinearity", None)
-    if fn is not None:
-        return fn()
-    from hdlimits.optimizers.sgd import SGD, PreconditionedSGD
-    if isinstance(optimizer, SGD) and not isinstance(optimizer, PreconditionedSGD):
-        if optimizer.batch != 1:
-            raise ValueError("derive covers batch = 1 (the minibatch SGD limit is built in)")
-        return r, {}
-    raise ValueError(f"derive does not know the update rule of {optimizer!r}; give h(r) as a sympy "
-                     "expression in hdlimits.derivation.engine.r")
 
 
 # -- on-disk cache of derivations ----------------------------------------------------------------

@@ -1,15 +1,15 @@
-"""Optimizers: one description drives both the limiting equations and the simulator.
+"""Optimizers: frozen, validated descriptions of update rules (docs/conventions.md §3–§4).
 
 Every optimizer performs ``θ_{k+1} = θ_k − (γ(k/d)/d)·u_k`` with the minibatch gradient
-``g_k = (1/B) Σ_b x_b r_b``, ``r = ⟨x, θ⟩ − y`` and time ``t = k/d`` (CONVENTIONS.md). Each class holds its
-update direction ``u_k`` (``sim_rule(problem)``, read by :mod:`hdlimits.sim`) and its reduction to the
-generic mode system (``limit(problem, t_max)``, read by :mod:`hdlimits.limits`). One module per family.
+``g_k = (1/B) Σ_b x_b r_b``, ``r = ⟨x, θ⟩ − y`` and time ``t = k/d``; each class holds its direction
+``u_k`` and its parameters, and nothing else. What a rule means for a model family — its limiting
+equations and its simulator kernel — is registered by the family in :mod:`hdlimits.reductions`.
 """
-from hdlimits.optimizers.base import SimRule
+from hdlimits.optimizers.adam import Adam, AdamLimit
+from hdlimits.optimizers.base import Optimizer
+from hdlimits.optimizers.clipped import ClippedSGD, NormalizedSGD, RiskAdaptive, risk_adaptive
 from hdlimits.optimizers.sgd import SGD, PreconditionedSGD
-from hdlimits.optimizers.sign import Adam, AdamLimit, SignSGD
+from hdlimits.optimizers.sign import SignSGD
 
-__all__ = ["SimRule", "SGD", "PreconditionedSGD", "SignSGD", "Adam", "AdamLimit"]
-
-from hdlimits.optimizers.clipped import ClippedSGD, NormalizedSGD  # noqa: E402  (issue 3)
-__all__ += ["ClippedSGD", "NormalizedSGD"]
+__all__ = ["Optimizer", "SGD", "PreconditionedSGD", "SignSGD", "Adam", "AdamLimit", "ClippedSGD",
+           "NormalizedSGD", "RiskAdaptive", "risk_adaptive"]

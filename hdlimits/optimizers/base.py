@@ -1,33 +1,58 @@
-"""What every optimizer shares: the simulator's view of its update rule, and input checks."""
+"""What every optimizer shares: the base class and the learning-rate check.
+
+Optimizers are frozen, validated dataclasses that describe an update rule and nothing else
+(docs/conventions.md §3–§4): ``θ ← θ − (γ(t)/d)·u`` with ``u`` the optimizer's direction. What the rule
+means for a model — its limiting equations and its simulator kernel — lives with the model family and is
+found through the tables of :mod:`hdlimits.reductions`.
+"""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-
-import numpy as np
 
 from hdlimits.core import validation as v
 from hdlimits.core.schedules import Schedule
 
+__all__ = ["Optimizer", "check_lr", "describe_lr"]
+
 
 @dataclass(frozen=True)
-class SimRule:
-    """What the simulator needs to run an optimizer.
+class Optimizer:
+    """Base class of the optimizers: ``describe()`` prints the class and its fields, with a readable
+    learning rate (see :func:`describe_lr`)."""
 
-    kind : the key of the kernel pair in :mod:`hdlimits.sim.registry` (``"linear"`` for ``u = P g``).
-    precond : None (identity), a positive vector (diagonal) or a dense SPD matrix applied to the direction.
-    params : float constants handed to the kernel (e.g. a clipping threshold).
-    aux : None, or a callable ``t_array -> per-step float array`` handed to the kernel next to the
-        learning rates (e.g. a clipping-threshold schedule).
-    """
+    def describe(self) -> str:
+        parts = []
+        for f in dataclasses.fields(self):
+            if not f.repr:
+                continue
+            val = getattr(self, f.name)
+            parts.append(f"{f.name}={describe_lr(val) if f.name == 'lr' else _value(val)}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
-    kind: str
-    precond: np.ndarray | None = None
-    params: tuple = ()
-    aux: object = None
+    def __str__(self) -> str:
+        return self.describe()
 
 
-def check_lr(lr):
+def _value(x) -> str:
+    if callable(x) and not isinstance(x, Schedule) and not hasattr(x, "__dataclass_fields__"):
+        return describe_lr(x)
+    return str(x)
+
+
+def describe_lr(lr) -> str:
+    """A readable name of a learning rate (or of any schedule-like parameter): the number, the
+    schedule's own description, or a callable's name — never ``<function <lambda> at 0x…>``."""
+    if isinstance(lr, Schedule):
+        return str(lr)
+    if callable(lr):
+        name = getattr(lr, "__qualname__", None) or getattr(lr, "__name__", None) or type(lr).__name__
+        return f"callable {name}"
+    return str(lr)
+
+
+def check_lr(lr, name: str = "lr"):
     """A learning rate: a positive number, a Schedule, or any callable ``t -> γ``."""
     if isinstance(lr, Schedule) or callable(lr):
         return lr
-    return v.positive("lr", lr)
+    return v.positive(name, lr)

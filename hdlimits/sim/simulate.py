@@ -19,6 +19,7 @@ import numpy as np
 from hdlimits.core import validation as v
 from hdlimits.predict import check_times, divergence_threshold
 from hdlimits.core.results import SimulationResult
+from hdlimits.reductions import sim_rule
 from hdlimits.core.status import Status
 from hdlimits.core.schedules import lr_values
 from hdlimits.models.least_squares import kernels as kernels
@@ -39,10 +40,10 @@ class _Setup:
     """Everything a run needs, computed once per simulation."""
 
     def __init__(self, problem, optimizer, data):
+        self.rule = sim_rule(problem, optimizer)     # first: it checks the types of both
         self.problem = problem
         self.d = problem.d
         self.batch = getattr(optimizer, "batch", 1)
-        self.rule = optimizer.sim_rule(problem)
         self.diag_kernel, self.dense_kernel = lookup(self.rule.kind)
         self.params = np.array(self.rule.params, dtype=np.float64)
         self.data_kind = _DATA[data]

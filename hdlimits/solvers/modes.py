@@ -25,7 +25,7 @@ __all__ = ["ModeSystem"]
 
 @dataclass(frozen=True, eq=False)
 class ModeSystem:
-    """Everything the integrators need; built by ``optimizer.limit(problem)``.
+    """Everything the integrators need; built by :func:`hdlimits.reductions.reduce`.
 
     Attributes
     ----------

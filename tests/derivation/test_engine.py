@@ -7,6 +7,7 @@ import sympy as sp
 from scipy import integrate, stats
 
 import hdlimits as hd
+from hdlimits.reductions import reduce
 from hdlimits.derivation import expect_noise, expect_residual
 from hdlimits.derivation.engine import P, c, r
 
@@ -18,7 +19,7 @@ def test_identity_update_is_sgd():
     assert d.kind == "closed form"
     assert sp.simplify(d.a - 1) == 0
     assert sp.simplify(d.b - (P + sp.Rational(1, 4))) == 0
-    sgd = hd.SGD(lr=1.0).limit(hd.Problem.isotropic(50, noise=hd.noise.gaussian(0.5)))
+    sgd = reduce(hd.Problem.isotropic(50, noise=hd.noise.gaussian(0.5)), hd.SGD(lr=1.0))
     fa, fb, par = d.compiled()
     for p in (0.01, 1.0, 30.0):
         assert fa(p, par) == pytest.approx(sgd.a(p, sgd.coef_params), rel=1e-14)

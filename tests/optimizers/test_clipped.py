@@ -54,8 +54,12 @@ def test_clipping_survives_a_divergent_learning_rate():
 
 
 def test_input_checks():
-    with pytest.raises(ValueError, match="batch must be 1"):
-        hd.ClippedSGD(lr=1.0, clip=1.0, batch=4)
+    opt = hd.ClippedSGD(lr=1.0, clip=1.0, batch=4)     # a valid description of an update ...
+    prob = hd.Problem.isotropic(20)
+    with pytest.raises(hd.LimitNotAvailable, match="batch"):   # ... whose limit is not available
+        hd.predict_risk(prob, opt, [0.0, 1.0])
+    with pytest.raises(ValueError, match="batch must be 1"):    # and the kernels run batch 1 only
+        hd.simulate(prob, opt, [0.0, 1.0], runs=1)
     with pytest.raises(ValueError, match="clip"):
         hd.ClippedSGD(lr=1.0, clip=-1.0)
 

@@ -12,7 +12,8 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import hdlimits as hd
-from hdlimits.optimizers.sign import (arcsine_matrix, phi_quadrature, sign_drift_basis, sign_phi)
+from hdlimits.derivation.sign_phi import phi_quadrature, sign_phi
+from hdlimits.models.least_squares.sign_basis import arcsine_matrix, sign_drift_basis
 
 from ..stats import family_z
 

@@ -4,6 +4,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import hdlimits as hd
+from hdlimits.reductions import reduce
 
 
 def _reference(system, t):
@@ -22,7 +23,7 @@ def test_matches_solve_ivp(lr):
     opt = hd.SGD(lr=lr, batch=2)
     t = np.linspace(0, 8, 33)
     theory = hd.predict_risk(prob, opt, t, rtol=1e-9)
-    ref = _reference(opt.limit(prob, t_max=8.0), t)
+    ref = _reference(reduce(prob, opt, t_max=8.0), t)
     assert theory.ok
     assert np.max(np.abs(2 * theory.excess_risk / ref - 1)) <= 1e-6
 
@@ -34,7 +35,7 @@ def test_state_dependent_drift_matches_solve_ivp(lr):
 
     from .coefs import a_inverse_sqrt, b_constant
     prob = hd.Problem.power_law(d=500, alpha=0.5, beta=0.5, noise=hd.noise.gaussian(0.3), seed=0)
-    base = hd.SGD(1.0).limit(prob)
+    base = reduce(prob, hd.SGD(1.0))
     system = ModeSystem(base.kappa, base.weights, base.D0, base.d, lr, a_inverse_sqrt, b_constant,
                         np.array([0.09, 1.0]), 0.0, 0.09, a_is_constant=False)
 
@@ -52,7 +53,7 @@ def test_convergence_order():
     prob = hd.Problem.power_law(d=300, alpha=0.8, beta=1.0, noise=hd.noise.gaussian(0.3), seed=0)
     opt = hd.SGD(lr=1.2)
     t = np.linspace(0, 6, 7)
-    ref = _reference(opt.limit(prob), t)
+    ref = _reference(reduce(prob, opt), t)
     errs = []
     steps = [0.02, 0.01, 0.005]
     for h in steps:

@@ -19,12 +19,13 @@ import numpy as np
 from scipy.optimize import brentq
 
 from hdlimits.core.schedules import Schedule
+from hdlimits.reductions import reduce
 
 __all__ = ["kernel_mass", "critical_lr", "stationary_risk", "asymptotic_rate"]
 
 
 def _sgd_type(problem, optimizer, lr=None):
-    system = optimizer.limit(problem)
+    system = reduce(problem, optimizer)
     if not system.a_is_constant:
         raise ValueError(f"{type(optimizer).__name__}: these closed forms need a constant drift factor "
                          "a (SGD-type optimizers)")

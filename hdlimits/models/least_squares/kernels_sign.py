@@ -168,7 +168,10 @@ def normsgd_diag(state, sqrt_lam, pdiag, e, lrs, aux, eps, batch, data_kind, xbu
     for k in range(lrs.size):
         for b in range(batch):
             rbuf[b] = draw_sample(state, sqrt_lam, e, data_kind, xbuf[b]) - eps[k * batch + b]
-        c = lrs[k] / (d * batch * math.sqrt(_quad_diag(sqrt_lam, e) + m2))
+        q = _quad_diag(sqrt_lam, e) + m2
+        if q <= 0.0:            # at rest: every residual is 0, so g = 0 and u = 0/0 := 0
+            continue
+        c = lrs[k] / (d * batch * math.sqrt(q))
         for j in range(d):
             if sqrt_lam[j] == 0.0:
                 continue
@@ -186,7 +189,10 @@ def normsgd_dense(X, Y, e, lrs, aux, eps, batch, rbuf, params):
         for b in range(batch):
             row = k * batch + b
             rbuf[b] = _dot(X[row], e) - eps[row]
-        c = lrs[k] / (d * batch * math.sqrt(_quad_dense(params, 1 + d, e) + m2))
+        q = _quad_dense(params, 1 + d, e) + m2
+        if q <= 0.0:            # at rest: u = 0/0 := 0
+            continue
+        c = lrs[k] / (d * batch * math.sqrt(q))
         for j in range(d):
             acc = 0.0
             for b in range(batch):

@@ -24,7 +24,9 @@ import numpy as np
 from scipy.optimize import brentq
 
 from hdlimits.core import noise as noise_mod
-from hdlimits.optimizers.sign import SignSGD, arcsine_matrix, sign_drift_basis, sign_phi
+from hdlimits.derivation.sign_phi import sign_phi
+from hdlimits.models.least_squares.sign_basis import arcsine_matrix, sign_drift_basis
+from hdlimits.optimizers.sign import SignSGD
 from hdlimits.predict import predict_risk
 
 __all__ = ["SignEffects", "sign_effects", "sign_stationary_excess_risk", "compression_ratio"]
