@@ -30,7 +30,8 @@ from hdlimits.predict import predict_risk
 from hdlimits.sim.simulate import simulate
 from hdlimits.compare import compare
 from hdlimits import plot
-from hdlimits.sweep import sweep  # the metrics and SweepResult live in the module hdlimits.sweep
+from hdlimits.sweeps import sweep  # the function; the metrics and SweepResult live in hdlimits.sweeps
+from hdlimits import sweeps
 from hdlimits import phase
 
 __version__ = "0.1.0"
@@ -39,4 +40,4 @@ __all__ = ["Problem", "SGD", "PreconditionedSGD", "SignSGD", "Adam", "AdamLimit"
            "NormalizedSGD", "predict_risk", "simulate", "compare", "noise", "schedules", "RiskCurve",
            "SimulationResult", "Status", "StatusCode", "LimitNotAvailable", "critical_lr",
            "stationary_risk", "asymptotic_rate", "kernel_mass", "sign_effects",
-           "sign_stationary_excess_risk", "clipping", "derive", "plot", "sweep", "phase"]
+           "sign_stationary_excess_risk", "clipping", "derive", "plot", "sweep", "sweeps", "phase"]

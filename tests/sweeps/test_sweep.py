@@ -1,4 +1,4 @@
-"""hdlimits.sweep: grid evaluation, metrics, backends (local pool, serial, a real dask LocalCluster),
+"""hdlimits.sweeps: grid evaluation, metrics, backends (local pool, serial, a real dask LocalCluster),
 persistence and input errors."""
 import functools
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import hdlimits as hd
-from hdlimits.sweep import (BestFinalRisk, Curve, Divergence, FinalRisk, Simulation, SpeedUp,
+from hdlimits.sweeps import (BestFinalRisk, Curve, Divergence, FinalRisk, Simulation, SpeedUp,
                             SweepResult, TimeToTarget, sweep)
 
 PF = functools.partial(hd.Problem.power_law, d=60, beta=1.0, noise=hd.noise.gaussian(0.5))
@@ -193,7 +193,7 @@ def test_invalid_points_are_recorded_not_fatal():
 def test_clipping_criteria_metric_gaussian_values():
     """sgd_sign_clip.md §10 C6: Gaussian noise, a = c/√(P + σ²) = 1 → μ = 0.6827, ν̂ = 0.5161; and
     CCC ≤ 1 ≤ CSC for every threshold (Theorem 4 of arXiv 2406.11733)."""
-    from hdlimits.sweep import ClippingCriteria
+    from hdlimits.sweeps import ClippingCriteria
     d = 40
     pf = functools.partial(hd.Problem.isotropic, d=d, noise=hd.noise.gaussian(0.5))
     r = sweep(pf, _clip_at, {"c": [0.1, 1.0, 10.0]}, ClippingCriteria(P=0.75), backend="serial",
@@ -246,3 +246,91 @@ def test_best_final_risk_refine_finds_the_minimum_between_grid_points():
         assert hd.predict_risk(prob, hd.SGD(lr * f), [0.0, 3.0]).risk[-1] >= best
     with pytest.raises(ValueError, match="refine"):
         BestFinalRisk(3.0, lrs, refine=True, source=Simulation(runs=2))
+
+
+# ---------------------------------------------------------------------------- status as data
+def test_status_codes_and_event_times(serial):
+    """Each point carries a code and an event time read from the curve's Status (not from its text)."""
+    div = serial["diverged"] == 1.0
+    assert div.any() and (~div).any()
+    assert (serial.status_code[div] == "diverged").all()
+    assert (serial.status_code[~div] == "ok").all()
+    np.testing.assert_array_equal(serial.t_event[div], serial["divergence_time"][div])
+    assert np.isnan(serial.t_event[~div]).all()
+    idx = tuple(np.argwhere(div)[0])
+    c = hd.predict_risk(PF(alpha=serial.axes["alpha"][idx[0]]),
+                        hd.SGD(lr=serial.axes["lr"][idx[1]], batch=serial.axes["batch"][idx[2]]),
+                        [0.0, 5.0])
+    assert serial.status[idx] == c.status.message
+
+
+def test_error_points_have_code_error():
+    pf = functools.partial(hd.Problem.power_law, d=40, alpha=1.0, beta=1.0)
+    with pytest.warns(RuntimeWarning):
+        r = sweep(pf, hd.SGD, {"noise": [hd.noise.gaussian(0.5), hd.noise.student_t(2.0)], "lr": [1.0]},
+                  FinalRisk(1.0), backend="serial", progress=False)
+    assert r.status_code.tolist() == [["ok"], ["error"]]
+    assert np.isnan(r.t_event).all()
+
+
+def test_metric_specific_codes():
+    """SpeedUp: neither optimizer reaches the target → code 'not_reached'; BestFinalRisk: every lr
+    diverges → code 'diverged' (no single event time)."""
+    r = sweep(PF, hd.SGD, {"alpha": [1.0], "lr": [1.0]},
+              SpeedUp(1e-6, 0.5, hd.SGD, (0.5, 1.0), lrs=(0.5, 1.0), n_times=20),
+              backend="serial", progress=False)
+    assert r.status_code[0, 0] == "not_reached" and np.isnan(r["speedup"][0, 0])
+    assert r.status[0, 0] == "target not reached by either optimizer"
+    b = sweep(PF, hd.SGD, {"alpha": [1.0], "lr": [1.0]}, BestFinalRisk(50.0, (20.0, 40.0)),
+              backend="serial", progress=False)
+    assert b.status_code[0, 0] == "diverged" and np.isnan(b.t_event[0, 0])
+    assert b.status[0, 0] == "diverged for every lr"
+
+
+def test_status_codes_roundtrip_and_old_files(serial, tmp_path):
+    back = SweepResult.load(serial.save(tmp_path / "r")["npz"])
+    assert (back.status_code == serial.status_code).all()
+    np.testing.assert_array_equal(back.t_event, serial.t_event)
+    # a file written before codes existed: codes 'unknown', no event times
+    with np.load(tmp_path / "r.npz") as z:
+        old = {k: z[k] for k in z.files if k not in ("status_code", "t_event")}
+    np.savez(tmp_path / "old.npz", **old)
+    o = SweepResult.load(tmp_path / "old.npz")
+    assert (o.status_code == "unknown").all() and np.isnan(o.t_event).all()
+    assert (o.status == serial.status).all()
+    header = (tmp_path / "r.csv").read_text().splitlines()[0]
+    assert header.endswith(",status,status_code,t_event")
+
+
+def test_json_is_strict_with_non_finite_as_strings(serial):
+    import json
+
+    def refuse(name):
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    serial.metadata["a_limit"] = math.inf
+    try:
+        data = json.loads(serial.to_json(), parse_constant=refuse)
+    finally:
+        del serial.metadata["a_limit"]
+    assert data["metadata"]["a_limit"] == "inf"
+    assert "diverged" in data["status_code"][0][2]
+    div = serial["diverged"] == 1.0
+    te = np.array(data["t_event"], dtype=object)
+    assert (te[~div] == "nan").all() and all(isinstance(x, float) for x in te[div])
+
+
+def test_quantities_come_from_the_observable_vocabulary(monkeypatch):
+    from hdlimits.core import observables
+    with pytest.raises(ValueError, match="quantity must be one of 'risk', 'excess_risk'"):
+        FinalRisk(1.0, quantity="loss")
+    monkeypatch.setitem(observables._REGISTRY, "loss",
+                        observables.Observable("loss", "loss", "a model family's loss"))
+    assert FinalRisk(1.0, quantity="loss").quantity == "loss"
+
+
+def test_sweep_is_the_function_and_sweeps_the_package():
+    import importlib
+    mod = importlib.import_module("hdlimits.sweeps")
+    assert callable(hd.sweep) and hd.sweep is mod.sweep and hd.sweeps is mod
+    assert hd.sweep.FinalRisk is hd.sweeps.FinalRisk          # the old spelling still works

@@ -4,7 +4,7 @@ import pytest
 
 import hdlimits as hd
 from hdlimits import phase
-from hdlimits.sweep import SweepResult
+from hdlimits.sweeps import SweepResult
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +157,43 @@ def test_phase_cli_resolution_alone_uses_the_default_range(tmp_path, capsys):
         phase_cli.main(["phase", "sgd-stability", "--lr-min", "0.5", "--out", str(tmp_path / "y")])
     assert exc.value.code == 2
     assert "--lr-min and --lr-max must be given together" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- defaults, compute / draw
+def test_default_d_of_each_diagram():
+    """Audit item 11: each diagram's ``d`` default is the one published in ``phase.DEFAULT_D`` (which the
+    ``hdlimits phase --help`` text reads)."""
+    import inspect
+    assert set(phase.DEFAULT_D) == set(phase.NAMES)
+    for name, fn in phase.NAMES.items():
+        assert inspect.signature(fn).parameters["d"].default == phase.DEFAULT_D[name], name
+    assert phase.DEFAULT_D == {"sgd-stability": 400, "lr-time": 400, "clipping": 100, "sign-vs-sgd": 100}
+
+
+def test_default_problems_have_the_default_d():
+    kw = dict(out=None, backend="serial", progress=False)
+    s = phase.sgd_stability(lrs=[0.5], batches=(1,), t_max=1.0, **kw)
+    assert s.problem.d == s.sweep.metadata["problem"]["d"] == phase.DEFAULT_D["sgd-stability"]
+    lt = phase.lr_time(lrs=[0.5], t=[1.0], **kw)
+    assert lt.problem.d == phase.DEFAULT_D["lr-time"]
+    sg = phase.sign_vs_sgd(conditions=[1.0], dfs=[np.inf], n_lrs=1, sign_lrs=[0.1], t_max=1.0, **kw)
+    assert sg.sweep.metadata["d"] == phase.DEFAULT_D["sign-vs-sgd"]
+    cl = phase.clipping(thresholds=[1.0], dfs=[np.inf], t=1.0, n_lrs=1, **kw)
+    assert cl.problem.d == cl.sweep.metadata["problem"]["d"] == phase.DEFAULT_D["clipping"]
+
+
+def test_compute_and_draw_are_separate(small_problem, tmp_path):
+    from hdlimits.phase import stability
+    kw = dict(lrs=np.geomspace(0.5, 40, 5), batches=(1, 4), t_max=100.0, backend="serial",
+              progress=False)
+    data = stability.compute(small_problem, **kw)
+    assert data.figure is None and data.data == {}
+    fig = stability.draw(data)
+    assert fig.axes and fig.axes[0].get_xlabel() == "batch size B"
+    full = phase.sgd_stability(small_problem, out=tmp_path / "s", **kw)
+    np.testing.assert_array_equal(full.sweep["diverged"], data.sweep["diverged"])
+    assert full.figure == str(tmp_path / "s.png")
+    # statuses are data: diverged cells have code 'diverged' and an event time
+    div = data.sweep["diverged"] == 1
+    assert (data.sweep.status_code[div] == "diverged").all() and np.isfinite(data.sweep.t_event[div]).all()
+    assert (data.sweep.status_code[~div] == "ok").all()

@@ -1,0 +1,43 @@
+"""Built-in phase diagrams: sweeps of the limiting equations drawn with their theoretical boundaries.
+
+Each function runs a :func:`hdlimits.sweep`, writes a PNG (matplotlib, Agg canvas) and the data
+(``.npz`` + ``.csv`` + ``.json``, reloadable with :meth:`hdlimits.sweeps.SweepResult.load`) under
+``out`` (a path stem; ``None`` writes nothing), and returns a :class:`PhaseResult`. Each diagram's module
+also has ``compute(...)`` (the data, same arguments without ``out``) and ``draw(result)`` (the figure).
+
+Conventions (docs/conventions.md): step ``γ/d`` with minibatch ``B``, time ``t = steps/d``, risk
+``½(eᵀKe + E ε²)``. Default problems use ``Problem.power_law`` (``tr K = d``, mean eigenvalue 1) of the
+dimension :data:`DEFAULT_D` ``[name]``.
+
+* :func:`sgd_stability` (:mod:`~hdlimits.phase.stability`) — learning rate × batch size → converges /
+  diverges, with the d → ∞ boundary ``γ tr K/(2dB) = 1``, the finite-d boundary and the deterministic
+  limit, which sets the critical batch size ``B_crit = tr K/λ_max`` (Lee, Cheng, Paquette, Paquette
+  2022; docs/sgd.md).
+* :func:`lr_time` (:mod:`~hdlimits.phase.lr_landscape`) — learning rate × time → risk heatmap for a
+  schedule family, with the critical learning rates and the best learning rate at each time.
+* :func:`clipping` (:mod:`~hdlimits.phase.clip_vs_sgd`) — clip threshold × noise tail → best clipped /
+  best SGD excess risk, with the CCC = 1 contour (Marshall, Xiao, Agarwala, Paquette 2024, arXiv
+  2406.11733; docs/clipping.md).
+* :func:`sign_vs_sgd` (:mod:`~hdlimits.phase.sign_speed`) — spectrum condition number × noise tail →
+  time-to-target ratio signSGD / SGD, each at its best learning rate (Xiao, Marshall, Agarwala,
+  Paquette, arXiv 2411.12135; docs/signsgd.md).
+
+The modules are not named after the functions, so that ``hdlimits.phase.clipping`` is always the
+function.
+"""
+from hdlimits.phase import clip_vs_sgd, lr_landscape, sign_speed, stability
+from hdlimits.phase.clip_vs_sgd import clipping
+from hdlimits.phase.common import PhaseResult
+from hdlimits.phase.lr_landscape import lr_time
+from hdlimits.phase.sign_speed import sign_vs_sgd
+from hdlimits.phase.stability import sgd_stability
+
+__all__ = ["PhaseResult", "sgd_stability", "lr_time", "clipping", "sign_vs_sgd", "NAMES", "DEFAULT_D"]
+
+#: phase diagrams by CLI name
+NAMES = {"sgd-stability": sgd_stability, "lr-time": lr_time, "clipping": clipping,
+         "sign-vs-sgd": sign_vs_sgd}
+
+#: dimension d of each diagram's default problem, by CLI name (the default of its ``d`` argument)
+DEFAULT_D = {"sgd-stability": stability.DEFAULT_D, "lr-time": lr_landscape.DEFAULT_D,
+             "clipping": clip_vs_sgd.DEFAULT_D, "sign-vs-sgd": sign_speed.DEFAULT_D}

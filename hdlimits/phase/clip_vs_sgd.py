@@ -1,0 +1,198 @@
+"""Phase diagram ``clipping``: clip threshold × noise tail → best clipped / best SGD excess risk, with
+the CCC = 1 contour (Marshall, Xiao, Agarwala, Paquette 2024, arXiv 2406.11733; docs/clipping.md)."""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hdlimits.core import validation as v
+from hdlimits.models.least_squares.diagnostics import critical_lr
+from hdlimits.models.least_squares.problem import Problem
+from hdlimits.optimizers import SGD
+from hdlimits.phase.common import (PhaseResult, check_dfs, edges, figure, sweep_kwargs, tail_law,
+                                   tail_ticks, write)
+from hdlimits.predict import predict_risk
+from hdlimits.reductions import reduce
+from hdlimits.sweeps import BestFinalRisk, PointStatus, sweep, with_lr
+
+__all__ = ["clipping", "compute", "draw", "DEFAULT_D"]
+
+NAME = "clipping"
+#: dimension of the default problem
+DEFAULT_D = 100
+#: residual threshold standing for "no clipping" (μ = 1 and ν = P + E ε² to double precision)
+_NO_CLIP = 1e8
+
+
+def _with_tail(df, base, scale):
+    """``base`` with the label noise replaced by the tail law ``df`` (module level: picklable)."""
+    return Problem.from_spectrum(base.eigenvalues, base.initial_error, tail_law(df, scale), base.basis,
+                                 label=f"{base.label}, noise df={df:g}")
+
+
+def _clipped(c, problem):
+    """ClippedSGD with the *residual* threshold ``c`` (gradient-norm threshold ``c·√tr K``); the lr is
+    set by the metric."""
+    from hdlimits.optimizers.clipped import ClippedSGD
+    return ClippedSGD(lr=1.0, clip=c * math.sqrt(problem.trace))
+
+
+def _unclipped(problem):
+    """SGD as the c → ∞ member of the clipped family (same limiting equation, without the finite-d
+    ``γκ/d`` term that the clipped limit does not carry)."""
+    return _clipped(_NO_CLIP, problem)
+
+
+@dataclass(frozen=True)
+class _ClipVersusSGD:
+    """Best clipped excess risk at ``t`` over learning rates ``m·γ_SGD/μ_c(P_ref)`` (``m`` in
+    ``multipliers``; ``γ_SGD/μ`` is the compensated lr of the CCC comparison), divided by the best SGD
+    excess risk at ``t``; plus CCC and CSC at ``P_ref`` = the best SGD run's final ``eᵀKe``.
+    ``reference``: ``noise spec -> (best SGD excess risk, its lr)``."""
+
+    t: float
+    multipliers: tuple
+    reference: dict
+
+    names = ("ratio", "best_clipped_excess_risk", "clipped_lr", "ccc", "csc", "mu")
+    extra: dict = field(default_factory=dict)
+
+    def evaluate(self, problem, optimizer, index):
+        sgd_excess, sgd_lr = self.reference[problem.noise.spec()]
+        P_ref = 2.0 * sgd_excess
+        # μ_c(P) = a(P) and ν_c(P) = b(P) of the clipped limit (hdlimits.models.least_squares.clipping.mu
+        # / nu compute the same functions; reading them off the mode system avoids re-deriving per call)
+        system = reduce(problem, optimizer)
+        mu = float(system.a(P_ref, system.coef_params))
+        nh = float(system.b(P_ref, system.coef_params)) / (P_ref + problem.noise_second_moment)
+        best, best_lr = math.inf, math.nan
+        for m in self.multipliers:
+            lr = m * sgd_lr / mu
+            cur = predict_risk(problem, with_lr(optimizer, lr), [0.0, self.t], store_modes=False)
+            x = float(cur.excess_risk[-1])
+            if x < best:
+                best, best_lr = x, lr
+        status = (PointStatus("ok", "ok") if math.isfinite(best)
+                  else PointStatus("diverged", "diverged for every lr"))
+        return ({"ratio": best / sgd_excess, "best_clipped_excess_risk": best, "clipped_lr": best_lr,
+                 "ccc": mu * mu / nh, "csc": mu / nh, "mu": mu}, status)
+
+    def describe(self):
+        return {"metric": "clipped vs SGD", "t": self.t, "multipliers": list(self.multipliers)}
+
+
+def compute(problem=None, thresholds=None, dfs=None, t=10.0, n_lrs=5, *, resolution=None,
+            d=DEFAULT_D, alpha=1.0, beta=1.0, scale=0.5, backend="local", workers=None, client=None,
+            progress=None) -> PhaseResult:
+    """The data of :func:`clipping` (same arguments, no ``out``): the SGD reference sweep and the
+    clipped sweep (ratio, CCC, CSC, μ), no figure."""
+    if problem is None:
+        problem = Problem.power_law(d=v.integer("d", d, low=2), alpha=alpha, beta=beta, seed=0)
+    elif not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a hdlimits Problem, got {type(problem).__name__}")
+    scale = v.positive("scale", scale)
+    t = v.positive("t", t)
+    n_lrs = v.integer("n_lrs", n_lrs, low=1)
+    n_c, n_df = (24, 8) if resolution is None else (v.integer("resolution", resolution, low=2),) * 2
+    if thresholds is None:
+        thresholds = np.geomspace(0.03, 30.0, n_c) * scale / 0.5
+    thresholds = np.asarray(v.vector("thresholds", thresholds, positive=True))
+    if dfs is None:
+        dfs = np.concatenate([np.geomspace(2.2, 32.0, n_df - 1), [np.inf]])
+    dfs = check_dfs(dfs)
+    kw = sweep_kwargs(backend, workers, client, progress)
+    pf = functools.partial(_with_tail, base=problem, scale=scale)
+
+    # SGD reference: best excess risk at t for each tail (its own best lr)
+    g_c = critical_lr(problem, SGD(lr=1.0), finite_d=True)
+    sgd_lrs = tuple(g_c * np.geomspace(0.02, 0.95, 12))
+    ref = sweep(pf, _unclipped, {"df": dfs},
+                BestFinalRisk(t, sgd_lrs, quantity="excess_risk", refine=True), **kw)
+    reference = {tail_law(df, scale).spec(): (float(ref["best_final_risk"][i]), float(ref["best_lr"][i]))
+                 for i, df in enumerate(dfs)}
+    mult = (1.0,) if n_lrs == 1 else tuple(np.geomspace(1 / 3, 3.0, n_lrs))
+    metric = _ClipVersusSGD(t, mult, reference)
+    res = sweep(pf, _clipped, {"df": dfs, "c": thresholds}, metric, chunksize=thresholds.size, **kw)
+    res.values["sgd_best_excess_risk"] = np.repeat(ref["best_final_risk"][:, None], thresholds.size, 1)
+    res.values["sgd_best_lr"] = np.repeat(ref["best_lr"][:, None], thresholds.size, 1)
+    res.metadata.update({"phase": NAME, "problem": problem.describe(), "t": t, "scale": scale,
+                         "threshold_units": "residual c = C/sqrt(tr K)", "sgd_lrs": list(sgd_lrs),
+                         "lr_multipliers": list(mult), "P_ref": "2 × best SGD excess risk at t"})
+    bounds = {"ccc": res["ccc"], "csc": res["csc"]}
+    return PhaseResult(NAME, res, bounds, problem=problem)
+
+
+def draw(result: PhaseResult):
+    """The figure of a :func:`compute` result: log2 ratio, the CCC = 1 and measured ratio = 1 contours."""
+    res = result.sweep
+    dfs, thresholds = res.axes["df"], res.axes["c"]
+    t, scale = res.metadata["t"], res.metadata["scale"]
+    fig = figure()
+    ax = fig.add_subplot()
+    ratio = res["ratio"]                                           # df × c
+    lr2 = np.log2(np.where(ratio > 0, ratio, np.nan))
+    lim = max(float(np.nanmax(np.abs(lr2))) if np.isfinite(lr2).any() else 1.0, 0.05)
+    rows = np.arange(dfs.size)
+    mesh = ax.pcolormesh(edges(thresholds), edges(rows, log=False), np.ma.masked_invalid(lr2),
+                         cmap="RdBu_r", vmin=-lim, vmax=lim, shading="flat")
+    cb = fig.colorbar(mesh, ax=ax)
+    cb.set_label(rf"$\log_2$(best clipped / best SGD excess risk) at t = {t:g}" "\n(blue: clipping better)")
+    C, Rw = np.meshgrid(thresholds, rows)
+    if dfs.size > 1 and thresholds.size > 1:
+        # where the threshold is never reached (μ = 1 to 1e-4) CCC and the ratio are 1 up to rounding:
+        # no contour there (it would trace rounding noise)
+        active = res["mu"] < 1 - 1e-4
+        ccc = np.where(active, res["ccc"], np.nan)
+        rat = np.where(active, ratio, np.nan)
+        if np.isfinite(ccc).any() and np.nanmin(ccc) < 1 < np.nanmax(ccc):
+            ax.contour(C, Rw, ccc, levels=[1.0], colors="k", linewidths=2)
+        if np.isfinite(rat).any() and np.nanmin(rat) < 1 < np.nanmax(rat):
+            ax.contour(C, Rw, rat, levels=[1.0], colors="0.3", linewidths=1.2, linestyles="--")
+    from matplotlib.lines import Line2D
+    ax.legend([Line2D([], [], color="k", lw=2), Line2D([], [], color="0.3", lw=1.2, ls="--")],
+              [r"CCC $=\mu^2/\hat\nu = 1$ at the SGD end state", "measured ratio = 1"],
+              fontsize=7, loc="upper left", framealpha=0.85)
+    ax.set_xscale("log")
+    tail_ticks(ax, dfs)
+    ax.set_xlabel(r"residual clip threshold $c = C/\sqrt{\mathrm{tr}K}$")
+    ax.set_ylabel(f"noise tail: Student-t df (scale {scale:g})")
+    ax.set_title(f"clipped vs SGD, each at its best lr — {result.problem.label}", fontsize=9)
+    return fig
+
+
+def clipping(problem=None, thresholds=None, dfs=None, t=10.0, n_lrs=5, out="phase_clipping", *,
+             resolution=None, d=DEFAULT_D, alpha=1.0, beta=1.0, scale=0.5, backend="local",
+             workers=None, client=None, progress=None) -> PhaseResult:
+    """Clip threshold × noise tail → best clipped excess risk / best SGD excess risk, with CCC = 1.
+
+    Marshall, Xiao, Agarwala, Paquette, *To clip or not to clip*, arXiv 2406.11733 (docs/clipping.md).
+    Noise: Student-t with ``df`` degrees of freedom and scale ``scale`` (``df = inf``: the Gaussian
+    N(0, scale²)); ``df`` must be > 2 so that SGD's limit exists. Threshold axis: the residual threshold
+    ``c = C/√tr K`` (``C`` the gradient-norm threshold). ``problem`` defaults to
+    ``Problem.power_law(d, alpha, beta)`` with ``d = 100`` (:data:`DEFAULT_D`).
+
+    For each tail, SGD's best excess risk at time ``t`` (12 learning rates in ``[0.02, 0.95]·γ_c``,
+    :func:`hdlimits.critical_lr`, then refined by a bounded minimisation in log lr) is the reference, and
+    ``P_ref = eᵀKe`` at its end. SGD is evaluated as the ``c → ∞`` member of the clipped family
+    (``μ = 1``, ``ν = P + E ε²``): the clipped limit omits the finite-d ``γ²κ_i²D_i/d`` term that
+    ``hd.SGD``'s limit keeps, and comparing across the two would bias the ratio (by ≈ 13 % at d = 100,
+    γ = 1 on the default spectrum) rather than measure clipping;
+    for each (threshold, tail) clipped SGD is run at ``n_lrs`` learning rates ``m·γ_SGD/μ_c(P_ref)``,
+    ``m ∈ [1/3, 3]`` log-spaced (``n_lrs = 1``: ``m = 1``, the compensated lr of the paper's CCC), and the
+    best is kept. Colour: ``log2`` of the ratio (blue: clipping better). Drawn: the contour
+    ``CCC(P_ref) = μ²/ν̂ = 1`` (clipping helps where CCC > 1) and the measured ratio = 1.
+
+    ``resolution``: number of thresholds and of tails (``resolution − 1`` Student-t df log-spaced in
+    [2.2, 32] plus the Gaussian) when ``thresholds``/``dfs`` are not given (default 24 × 8). Beyond
+    df ≈ 40 the Student-t law is within a few % of the Gaussian row (and the derivation engine's self-check
+    currently rejects those laws; such points get status code ``"error"``).
+    Cost: each new noise law is derived and checked once per worker process by the derivation engine.
+    :func:`compute` and :func:`draw` do the two halves.
+    """
+    result = compute(problem, thresholds, dfs, t, n_lrs, resolution=resolution, d=d, alpha=alpha,
+                     beta=beta, scale=scale, backend=backend, workers=workers, client=client,
+                     progress=progress)
+    return write(result, draw(result), out)
