@@ -21,7 +21,7 @@ from hdlimits.models.least_squares.diagnostics import asymptotic_rate, critical_
 from hdlimits.optimizers import SGD, PreconditionedSGD
 from hdlimits.predict import predict_risk
 from hdlimits.models.least_squares.problem import Problem
-from hdlimits.core.results import RiskCurve, SimulationResult
+from hdlimits.core.results import RiskCurve, SimulationResult, load as load_result
 from hdlimits.sim.simulate import simulate
 from hdlimits.sweep import sweep  # the metrics and SweepResult live in the module hdlimits.sweep
 from hdlimits import phase
@@ -30,7 +30,7 @@ __version__ = "0.1.0"
 
 __all__ = ["Problem", "SGD", "PreconditionedSGD", "predict_risk", "simulate", "noise", "schedules",
            "RiskCurve", "SimulationResult", "critical_lr", "stationary_risk", "asymptotic_rate",
-           "kernel_mass", "compare", "plot", "sweep", "phase"]
+           "kernel_mass", "compare", "plot", "sweep", "phase", "load_result"]
 
 from hdlimits.optimizers.sign import Adam, AdamLimit, SignSGD  # noqa: E402  (signSGD / Adam, issue 4)
 __all__ += ["SignSGD", "Adam", "AdamLimit"]
