@@ -131,8 +131,10 @@ def check_growth(t, excess, noise_floor, status, problem=None, optimizer=None,
     when nothing is wrong) and emit each as an :class:`UnstableWarning`.
 
     The rule (docs/results.md, "Growth warning"): the status is ``ok``, the final excess risk exceeds
-    ``GROWTH_FACTOR = 1e3`` × max(initial excess risk, noise floor ``½Eε²``) and it is still increasing
-    over the last three output times. For least squares with an SGD-type optimizer the message names
+    ``GROWTH_FACTOR = 1e3`` × max(initial excess risk, noise floor ``½Eε²``), and over the last three
+    output times it still increases without levelling off (the last increase is at least the one
+    before: a curve rising to a high plateau, e.g. signSGD at a large learning rate, is not flagged;
+    with fewer than three times nothing is flagged). For least squares with an SGD-type optimizer the message names
     the finite-d critical learning rate
     (:func:`hdlimits.models.least_squares.diagnostics.critical_lr`); a status that already says
     ``diverged`` or ``failed`` gets no warning.
@@ -141,13 +143,14 @@ def check_growth(t, excess, noise_floor, status, problem=None, optimizer=None,
         return []
     t = np.asarray(t, dtype=np.float64).reshape(-1)
     x = np.asarray(excess, dtype=np.float64)
-    if x.shape != t.shape or t.size < 2 or not np.all(np.isfinite(x)):
+    if x.shape != t.shape or t.size < 3 or not np.all(np.isfinite(x)):
         return []
     floor = float(noise_floor) if noise_floor is not None and math.isfinite(noise_floor) else 0.0
     scale = max(float(x[0]), floor)
     if not scale > 0 or not x[-1] > GROWTH_FACTOR * scale:
         return []
-    if not np.all(np.diff(x[-3:]) > 0):
+    inc = np.diff(x[-3:])
+    if not (inc[0] > 0 and inc[1] >= inc[0]):       # increasing, and not levelling off (convex)
         return []
     msg = f"risk grows without bound (×{_times(x[-1] / scale)} by t={t[-1]:.4g})"
     crit = None

@@ -9,7 +9,6 @@ from scipy.integrate import solve_ivp
 import hdlimits as hd
 from hdlimits.core import jsonfmt
 from hdlimits.core.results import Result, RiskCurve, SimulationResult, UnknownObservable, load
-from hdlimits.core.status import Status
 
 
 def _curve(n=5):
@@ -51,6 +50,9 @@ def test_legacy_keywords_and_simulation_accessors():
     with pytest.raises(ValueError, match="available"):
         s.stderr("loss")
     assert s.columns().keys() == {"t", "risk", "excess_risk", "risk_stderr", "excess_risk_stderr"}
+    import copy
+    import pickle                                       # sweeps may send results between processes
+    assert pickle.loads(pickle.dumps(s)).equals(s) and copy.deepcopy(s).equals(s)
     with pytest.raises(ValueError, match="status must be"):
         RiskCurve(t=t, risk=t, excess_risk=t, status="diverged")
 

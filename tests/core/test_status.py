@@ -27,6 +27,9 @@ def test_check_growth_rule():
         assert check_growth(t, grow * [1, 1, 1, 11, 1], 0.0, Status.ok()) == []  # not increasing
         assert check_growth(t, grow, 0.0, Status.diverged(1.5)) == []   # the status says it already
         assert check_growth(t, np.full(5, np.inf), 0.0, Status.ok()) == []
+        # rising to a high plateau (increments shrinking): bounded, no warning
+        assert check_growth(t, [0.001, 5.0, 8.0, 9.5, 9.9], 0.0, Status.ok()) == []
+        assert check_growth(t[[0, -1]], grow[[0, -1]], 0.0, Status.ok()) == []   # 2 times: unknown
 
 
 def test_sgd_above_critical_lr_warns_with_the_critical_rate():
