@@ -15,7 +15,7 @@ Quick use::
 """
 from hdlimits.core import noise, schedules
 from hdlimits.core.errors import LimitNotAvailable
-from hdlimits.core.results import RiskCurve, SimulationResult
+from hdlimits.core.results import RiskCurve, SimulationResult, load as load_result
 from hdlimits.core.status import Status, StatusCode
 from hdlimits.models import least_squares as _least_squares  # noqa: F401  (registers the family)
 from hdlimits.models.least_squares import clipping
@@ -40,4 +40,5 @@ __all__ = ["Problem", "SGD", "PreconditionedSGD", "SignSGD", "Adam", "AdamLimit"
            "NormalizedSGD", "predict_risk", "simulate", "compare", "noise", "schedules", "RiskCurve",
            "SimulationResult", "Status", "StatusCode", "LimitNotAvailable", "critical_lr",
            "stationary_risk", "asymptotic_rate", "kernel_mass", "sign_effects",
-           "sign_stationary_excess_risk", "clipping", "derive", "plot", "sweep", "sweeps", "phase"]
+           "sign_stationary_excess_risk", "clipping", "derive", "plot", "sweep", "sweeps", "phase",
+           "load_result"]

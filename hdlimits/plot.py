@@ -14,17 +14,41 @@ import math
 
 import numpy as np
 
+from hdlimits.core import observables
+from hdlimits.core.status import Status
+
 __all__ = ["risk_curves", "risk_curves_many"]
 
-_YLABELS = {
-    "risk": "risk  ½E[(⟨x,θ⟩ − y)²]  (noise floor included)",
-    "excess_risk": "excess risk  ½ eᵀKe",
-}
-
-
 def _check_quantity(quantity):
-    if quantity not in _YLABELS:
-        raise ValueError(f"quantity must be one of {sorted(_YLABELS)}, got {quantity!r}")
+    """The quantity if it is a registered observable (:mod:`hdlimits.core.observables`)."""
+    return observables.check_name(quantity)
+
+
+def _ylabel(quantity):
+    return observables.get(quantity).label
+
+
+def _values(curve, quantity):
+    vals = getattr(curve, quantity, None) if curve is not None else None
+    return None if vals is None else np.asarray(vals, dtype=np.float64)
+
+
+def _auto_quantity(curves, quantity):
+    """``"excess_risk"`` in place of ``"risk"`` when the risk is infinite at every time of every
+    curve while the excess risk is finite somewhere (noise without a second moment: the risk is
+    infinite by definition, not divergent); else ``quantity``. Returns (quantity, switched)."""
+    if quantity != "risk":
+        return quantity, False
+    curves = [c for c in curves if c is not None]
+    risks = [_values(c, "risk") for c in curves]
+    excess = [_values(c, "excess_risk") for c in curves]
+    if (curves and all(r is not None and r.size and np.isinf(r).all() for r in risks)
+            and all(e is not None for e in excess) and any(np.isfinite(e).any() for e in excess)):
+        return "excess_risk", True
+    return quantity, False
+
+
+SWITCH_NOTE = "risk = inf (noise without a finite second moment): excess risk shown"
 
 
 def _new_figure(figsize=(7.5, 4.8)):
@@ -36,15 +60,14 @@ def _new_figure(figsize=(7.5, 4.8)):
 
 
 def _divergence_t(curve, values):
-    """The time of divergence: the status's event time if it has one, else the first non-finite value."""
+    """The time of divergence (or failure): the status's ``t_event`` — None for an ok status, whatever
+    the values (an infinite risk under an ok status is not a divergence). Only a curve without a
+    Status falls back to its first non-finite value."""
     status = getattr(curve, "status", None)
-    if status is not None and status.t_event is not None:
-        return float(status.t_event)
-    if not np.all(np.isfinite(values)):
-        bad = np.flatnonzero(~np.isfinite(values))
-        if bad.size:
-            return float(np.asarray(curve.t)[bad[0]])
-    return None
+    if isinstance(status, Status):
+        return status.t_event
+    bad = np.flatnonzero(~np.isfinite(values))
+    return float(np.asarray(curve.t)[bad[0]]) if bad.size else None
 
 
 def _status_text(curve):
@@ -192,7 +215,7 @@ def _finish(ax, fig, drawn, bands, xranges, floors, quantity, logy, logx, title,
             pad = 0.02 * (xr[1] - xr[0])
             ax.set_xlim(xr[0] - pad, xr[1] + pad)
     ax.set_xlabel("time  t = steps / d")
-    ax.set_ylabel(_YLABELS[quantity])
+    ax.set_ylabel(_ylabel(quantity))
     ax.grid(True, which="major", alpha=0.35)
     if use_log or logx:
         ax.grid(True, which="minor", alpha=0.12)
@@ -223,8 +246,11 @@ def risk_curves(theory, sim=None, path=None, quantity: str = "risk", logy: bool 
     theory : RiskCurve from :func:`hdlimits.predict_risk` (or None to plot a simulation alone).
     sim : SimulationResult from :func:`hdlimits.simulate`, or None.
     path : where to save the figure (the suffix picks the format, e.g. ``.png``); None: do not save.
-    quantity : ``"risk"`` (default; ``½(eᵀKe + E ε²)``, the noise floor ``½E ε²`` is drawn dotted) or
-        ``"excess_risk"`` (``½ eᵀKe``, which shows gaps hidden under the floor).
+    quantity : any registered observable (:mod:`hdlimits.core.observables`; its label is the y label):
+        ``"risk"`` (default; ``½(eᵀKe + E ε²)``, the noise floor ``½E ε²`` is drawn dotted) or
+        ``"excess_risk"`` (``½ eᵀKe``, which shows gaps hidden under the floor). When the risk is
+        infinite at every time (noise without a finite second moment, e.g. Student-t with df ≤ 2)
+        while the excess risk is finite, the excess risk is drawn instead and the title says so.
     logy, logx : logarithmic axes. With ``logx`` the point ``t = 0`` is left out. With ``logy`` an
         error band whose lower edge falls below a tenth of the mean (in particular below 0) is cut
         there; ``logy`` falls back to a linear axis when no value is > 0.
@@ -241,6 +267,7 @@ def risk_curves(theory, sim=None, path=None, quantity: str = "risk", logy: bool 
     _check_quantity(quantity)
     if theory is None and sim is None:
         raise ValueError("risk_curves needs a theory curve, a simulation, or both (got neither)")
+    quantity, switched = _auto_quantity((theory, sim), quantity)
     fig = ax.figure if ax is not None else _new_figure()
     if ax is None:
         ax = fig.add_subplot()
@@ -252,6 +279,8 @@ def risk_curves(theory, sim=None, path=None, quantity: str = "risk", logy: bool 
         opt = _default_label(theory, sim)
         if title and opt:
             title = f"{opt}\n{title}"
+    if switched:
+        title = f"{title}\n{SWITCH_NOTE}" if title else SWITCH_NOTE
     _finish(ax, fig, drawn, bands, [xrange], {floor} if floor is not None else set(), quantity, logy,
             logx, title)
     _save(fig, path, dpi)
@@ -271,6 +300,8 @@ def risk_curves_many(items, path=None, quantity: str = "risk", logy: bool = True
     items = list(items)
     if not items:
         raise ValueError("items must hold at least one (theory, sim, label) tuple")
+    quantity, switched = _auto_quantity(
+        [c for it in items if isinstance(it, (tuple, list)) for c in it[:2]], quantity)
     own = ax is None
     fig = ax.figure if ax is not None else _new_figure(figsize=(8.0, 5.0))
     if ax is None:
@@ -297,6 +328,8 @@ def risk_curves_many(items, path=None, quantity: str = "risk", logy: bool = True
             problems.add(pt)
     if title is None and len(problems) == 1:
         title = problems.pop()
+    if switched:
+        title = f"{title}\n{SWITCH_NOTE}" if title else SWITCH_NOTE
     _finish(ax, fig, drawn, bands, xranges, floors, quantity, logy, logx, title, outside_legend=own)
     _save(fig, path, dpi)
     return fig

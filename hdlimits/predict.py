@@ -10,8 +10,8 @@ from hdlimits.solvers import integrate as integ
 
 from hdlimits.solvers.specialize import integrator_for, recursion_for
 from hdlimits.core.results import RiskCurve
+from hdlimits.core.status import Status, check_growth
 from hdlimits.reductions import reduce
-from hdlimits.core.status import Status
 
 __all__ = ["predict_risk", "check_times", "DIVERGENCE_FACTOR"]
 
@@ -128,6 +128,10 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
         status_s = Status.failed(t_stat, "step size underflow")
     excess = 0.5 * P
     risk = system.risk_of(P)
+    if method == "ode":
+        info["rtol"] = rtol
+    m2 = system.noise_second_moment
+    warn = check_growth(t, excess, 0.5 * m2 if np.isfinite(m2) else 0.0, status_s, problem, optimizer)
     return RiskCurve(t=t, risk=risk, excess_risk=excess, status=status_s, problem=problem,
                      optimizer=optimizer, method=method, modes=D if store_modes else None,
-                     kappa=system.kappa, info=info)
+                     kappa=system.kappa, info=info, warnings=warn)

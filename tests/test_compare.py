@@ -55,6 +55,8 @@ def test_bad_quantity_and_inputs():
         compare(th, sm, quantity="loss")
     with pytest.raises(ValueError, match="RiskCurve"):
         compare(np.zeros(3), sm)
+    with pytest.raises(ValueError, match="level must lie in"):
+        compare(th, sm, level=1.5)
 
 
 def test_time_grids_must_match():
@@ -89,14 +91,18 @@ def test_divergence_is_reported_without_warnings():
         js = json.loads(c.to_json())
         c.to_csv()
     assert c.n_compared == 15
-    assert c.theory_divergence_t == pytest.approx(1.5)
-    assert c.sim_divergence_t == pytest.approx(1.8)
+    # the statuses' event times, not the first non-finite output time (1.5 and 1.8)
+    assert c.theory_divergence_t == 1.45
+    assert c.sim_divergence_t == 1.75
+    assert isinstance(c.theory_status, Status) and c.theory_status.t_event == 1.45
     assert np.isnan(c.gap[15:]).all() and np.isnan(c.z[15:]).all()
     assert np.isfinite(c.max_rel_gap) and not c.ok
     assert any("6 of 21 times excluded" in n for n in c.notes)
     assert "diverged at t=1.45" in text and "inf" in text
-    assert js["summary"]["theory_divergence_t"] == pytest.approx(1.5)
-    assert js["theory"][20] is None
+    assert js["summary"]["theory_divergence_t"] == 1.45
+    assert js["summary"]["status"]["theory"] == Status.diverged(1.45).to_dict()
+    assert js["theory"][20] == "inf"                      # the non-finite convention of every JSON
+    assert any("theory from t=1.5" in n for n in c.notes)
 
 
 def test_all_diverged_gives_nan_summary():
@@ -110,7 +116,8 @@ def test_all_diverged_gives_nan_summary():
         str(c)
     assert c.n_compared == 0
     assert np.isnan(c.max_rel_gap) and np.isnan(c.rms_z) and np.isnan(c.t_max_rel_gap)
-    assert json.loads(c.to_json())["summary"]["max_rel_gap"] is None
+    assert json.loads(c.to_json())["summary"]["max_rel_gap"] == "nan"
+    assert c.verdict == "undetermined" and "no time where z is defined" in c.verdict_text()
 
 
 def test_single_run_and_zero_stderr():
@@ -122,6 +129,8 @@ def test_single_run_and_zero_stderr():
     assert np.isnan(c.z).all() and np.isnan(c.max_abs_z)
     assert any("single run" in n for n in c.notes)
     assert "1 run)" in str(c)
+    assert c.verdict == "undetermined" and np.isnan(c.z_threshold)
+    assert "verdict: undetermined (fewer than 2 runs" in str(c)
     se = np.full(6, 0.01)
     se[0] = 0.0
     th, sm = _curves(t, se=se)
@@ -176,3 +185,73 @@ def test_real_theory_and_simulation_agree():
     assert c.ok and c.n_compared == t.size
     assert c.max_rel_gap < 0.5           # 6 runs at d = 100: a loose sanity bound
     assert c.rms_z < 4
+    # against the exact finite-d reference, the verdict at family-wise level 0.01 must be "consistent"
+    exact = hd.compare(hd.predict_risk(prob, opt, t, method="recursion"), sim)
+    assert exact.verdict == "consistent", str(exact)
+
+
+def test_swapped_arguments_are_refused():
+    th, sm = _curves()
+    with pytest.raises(ValueError, match=r"first argument, theory, is a simulation.*swapped"):
+        compare(sm, th)
+    with pytest.raises(ValueError, match="second argument, sim, must be a simulation result"):
+        compare(th, th)
+
+
+def test_quantities_alias_and_any_registered_observable():
+    from hdlimits.compare import QUANTITIES
+    from hdlimits.core import observables
+    assert QUANTITIES == observables.names()
+    t = np.linspace(0, 1, 6)
+    th = RiskCurve(t=t, status="ok", observables={"loss": np.exp(-t)})
+    sm = SimulationResult(t=t, status="ok", observables={"loss": np.exp(-t) + 0.01},
+                          stderrs={"loss": np.full(6, 0.01)}, runs=5)
+    with pytest.raises(ValueError, match="quantity must be one of"):
+        compare(th, sm, quantity="loss")               # not registered yet
+    observables.register(observables.Observable("loss", "training loss", "a test observable"))
+    try:
+        c = compare(th, sm, quantity="loss")
+        np.testing.assert_allclose(c.z, 1.0)
+        assert "theory_loss" in c.to_csv() and "sim_loss_stderr" in c.to_csv()
+        with pytest.raises(ValueError, match="theory has no 'risk' values; it holds 'loss'"):
+            compare(th, sm, quantity="risk")
+    finally:
+        observables._REGISTRY.pop("loss")
+
+
+def _with_z(zs, runs):
+    t = np.linspace(0.1, 1.0, len(zs))
+    theory = np.ones(len(zs))
+    se = np.full(len(zs), 0.01)
+    return _curves(t, theory, theory + np.asarray(zs) * se, se, runs=runs)
+
+
+def test_verdict_bonferroni_student_t():
+    from scipy import stats
+    zs = [0.5, -1.0, 2.0, 0.0, 1.5, -0.3, 0.7, 1.1, -2.2, 0.4]
+    c = compare(*_with_z(zs, runs=8))
+    thr = stats.t.ppf(1 - 0.01 / (2 * 10), 7)         # 10 times, 7 degrees of freedom
+    assert c.z_threshold == pytest.approx(thr) and c.level == 0.01 and c.n_z == 10
+    assert c.verdict == "consistent" and c.consistent
+    assert (f"consistent at family-wise level 0.01 (max |z| = 2.2 ≤ {thr:.3g} for 10 times, 8 runs)"
+            in str(c))
+    c = compare(*_with_z(zs[:-1] + [thr * 1.01], runs=8))
+    assert c.verdict == "inconsistent" and f"> {thr:.3g}" in c.verdict_text()
+    c = compare(*_with_z(zs[:-1] + [thr * 1.01], runs=8), level=1e-6)   # stricter level: larger bound
+    assert c.verdict == "consistent" and c.z_threshold > thr
+    js = json.loads(c.to_json())["summary"]
+    assert js["verdict"] == "consistent" and js["level"] == 1e-6
+
+
+def test_divergence_time_is_the_status_event_time():
+    """A status that diverged between output times: divergence time from the status."""
+    prob = hd.Problem.isotropic(40, noise=hd.noise.gaussian(0.3))
+    opt = hd.SGD(lr=6.0)                                  # far above critical_lr (≈ 1.9 here)
+    t = np.arange(0, 401, 10) / 40
+    theory = hd.predict_risk(prob, opt, t, method="recursion")
+    sim = hd.simulate(prob, opt, t, runs=4, seed=0, workers=1, progress=False)
+    assert theory.diverged and sim.diverged
+    c = hd.compare(theory, sim)
+    assert c.theory_divergence_t == theory.status.t_event
+    assert c.sim_divergence_t == sim.status.t_event
+    assert theory.status.t_event not in set(t)          # between output times, at the exact step

@@ -132,3 +132,52 @@ def test_bad_arguments():
         plot.risk_curves_many([])
     with pytest.raises(ValueError, match=r"items\[0\]"):
         plot.risk_curves_many([th])
+
+
+def test_infinite_risk_plots_the_excess_risk(tmp_path):
+    """Noise without a second moment: the risk is inf at every time by definition (status ok). The
+    plot draws the excess risk, says so, and marks no divergence (it used to draw an empty plot marked
+    "diverges (t=0)")."""
+    import hdlimits as hd
+    prob = Problem.isotropic(60, noise=noise.student_t(1.5, 0.5))
+    opt = hd.ClippedSGD(lr=0.5, clip=1.0)
+    t = np.linspace(0, 2, 21)
+    th = hd.predict_risk(prob, opt, t)
+    sm = hd.simulate(prob, opt, t, runs=3, seed=0, workers=1, progress=False)
+    assert th.ok and sm.ok and np.isinf(th.risk).all() and np.isfinite(th.excess_risk).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot.risk_curves(th, sm, path=tmp_path / "heavy.png")
+    _check_png(tmp_path / "heavy.png")
+    ax = fig.axes[0]
+    assert "excess" in ax.get_ylabel()
+    assert plot.SWITCH_NOTE in ax.get_title()
+    assert not ax.texts                                   # no divergence mark
+    ys = np.concatenate([ln.get_ydata() for ln in ax.lines])
+    assert np.isfinite(ys).sum() >= 2 * t.size            # both curves are drawn
+    fig = plot.risk_curves_many([(th, sm, "clipped")])
+    assert "excess" in fig.axes[0].get_ylabel() and plot.SWITCH_NOTE in fig.axes[0].get_title()
+    # a finite risk keeps the requested quantity
+    th2, sm2 = _pair()
+    assert "excess" not in plot.risk_curves(th2, sm2).axes[0].get_ylabel()
+
+
+def test_labels_from_the_observables_vocabulary():
+    from hdlimits.core import observables
+    th, sm = _pair()
+    assert plot.risk_curves(th, sm).axes[0].get_ylabel() == observables.get("risk").label
+    t = np.linspace(0, 1, 5)
+    curve = RiskCurve(t=t, status="ok", observables={"sharp": 1 + t})
+    observables.register(observables.Observable("sharp", "sharpness  λ_max(H)", "test observable"))
+    try:
+        fig = plot.risk_curves(curve, None, quantity="sharp")
+        assert fig.axes[0].get_ylabel() == "sharpness  λ_max(H)"
+    finally:
+        observables._REGISTRY.pop("sharp")
+
+
+def test_ok_status_with_nonfinite_values_is_not_marked_diverged():
+    th, sm = _pair()
+    th.excess_risk[-1] = np.inf                        # e.g. an infinite observable, status ok
+    fig = plot.risk_curves(th, sm, quantity="excess_risk")
+    assert not fig.axes[0].texts

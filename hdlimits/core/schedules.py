@@ -17,7 +17,7 @@ import numpy as np
 from hdlimits.core import validation as v
 
 __all__ = ["Schedule", "constant", "linear_warmup", "cosine", "step", "power_decay", "Tabulated",
-           "as_schedule", "evaluate"]
+           "as_schedule", "evaluate", "describe_lr"]
 
 CONSTANT, WARMUP, COSINE, STEP, POWER, TABLE = range(6)
 
@@ -156,6 +156,24 @@ def as_schedule(lr, t_max: float | None = None, name: str = "lr", positive: bool
             raise ValueError(f"the horizon t_max is needed to tabulate a callable {name}")
         return Tabulated(lr, max(float(t_max), 1e-12), name=name, positive=positive)
     return constant(lr)
+
+
+def describe_lr(lr) -> str:
+    """A readable name of a learning rate for descriptions and JSON: a number as itself (``1.2``), a
+    Schedule by its label (``cosine(1, 2)``), a function by its name (``my_schedule``, ``<lambda>``),
+    a ``functools.partial`` as ``partial(name)``, another callable by its class name — never
+    ``<function … at 0x…>``."""
+    if isinstance(lr, Schedule):
+        return str(lr)
+    if callable(lr):
+        func = getattr(lr, "func", None)
+        if func is not None and callable(func) and not isinstance(lr, type):
+            return f"partial({describe_lr(func)})"
+        name = getattr(lr, "__qualname__", None) or getattr(lr, "__name__", None)
+        return name if isinstance(name, str) else type(lr).__name__
+    if isinstance(lr, (int, float, np.integer, np.floating)) and not isinstance(lr, bool):
+        return str(lr) if isinstance(lr, (int, float)) else repr(float(lr))
+    return str(lr)
 
 
 def sim_lr(lr):

@@ -10,9 +10,22 @@ from __future__ import annotations
 
 import enum
 import math
+import warnings as _warnings
 from dataclasses import dataclass
 
-__all__ = ["StatusCode", "Status"]
+import numpy as np
+
+__all__ = ["StatusCode", "Status", "UnstableWarning", "check_growth", "GROWTH_FACTOR"]
+
+#: a run "grows without bound" when its final excess risk exceeds this factor times
+#: max(initial excess risk, noise floor) while still increasing (see :func:`check_growth`)
+GROWTH_FACTOR = 1e3
+
+
+class UnstableWarning(RuntimeWarning):
+    """A curve that is finite everywhere (status ``ok``) but grows without bound inside the horizon —
+    e.g. SGD above its critical learning rate, stopped before the divergence threshold. The result's
+    ``warnings`` list holds the same message (docs/results.md, "Growth warning")."""
 
 
 class StatusCode(str, enum.Enum):
@@ -105,3 +118,53 @@ class Status:
     @classmethod
     def from_dict(cls, data: dict) -> "Status":
         return cls(StatusCode(data["code"]), data.get("t_event"), data.get("detail", ""))
+
+
+def _times(x: float) -> str:
+    m, e = f"{x:.1e}".split("e")
+    return f"{float(m):g}e{int(e)}"
+
+
+def check_growth(t, excess, noise_floor, status, problem=None, optimizer=None,
+                 stacklevel: int = 3) -> list:
+    """Flag a curve that grows without bound inside its horizon; return the messages (a list, empty
+    when nothing is wrong) and emit each as an :class:`UnstableWarning`.
+
+    The rule (docs/results.md, "Growth warning"): the status is ``ok``, the final excess risk exceeds
+    ``GROWTH_FACTOR = 1e3`` × max(initial excess risk, noise floor ``½Eε²``), and over the last three
+    output times it still increases without levelling off (the last increase is at least the one
+    before: a curve rising to a high plateau, e.g. signSGD at a large learning rate, is not flagged;
+    with fewer than three times nothing is flagged). For least squares with an SGD-type optimizer the message names
+    the finite-d critical learning rate
+    (:func:`hdlimits.models.least_squares.diagnostics.critical_lr`); a status that already says
+    ``diverged`` or ``failed`` gets no warning.
+    """
+    if not isinstance(status, Status) or not status.success:
+        return []
+    t = np.asarray(t, dtype=np.float64).reshape(-1)
+    x = np.asarray(excess, dtype=np.float64)
+    if x.shape != t.shape or t.size < 3 or not np.all(np.isfinite(x)):
+        return []
+    floor = float(noise_floor) if noise_floor is not None and math.isfinite(noise_floor) else 0.0
+    scale = max(float(x[0]), floor)
+    if not scale > 0 or not x[-1] > GROWTH_FACTOR * scale:
+        return []
+    inc = np.diff(x[-3:])
+    if not (inc[0] > 0 and inc[1] >= inc[0]):       # increasing, and not levelling off (convex)
+        return []
+    msg = f"risk grows without bound (×{_times(x[-1] / scale)} by t={t[-1]:.4g})"
+    crit = None
+    if problem is not None and optimizer is not None:
+        try:
+            from hdlimits.models.least_squares.diagnostics import critical_lr
+            crit = float(critical_lr(problem, optimizer))
+        except Exception:  # not an SGD-type optimizer, or not least squares: no closed form
+            crit = None
+    if crit is not None and math.isfinite(crit):
+        lr = getattr(optimizer, "lr", None)
+        if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > crit:
+            msg += f"; lr = {float(lr):.4g} exceeds the finite-d critical learning rate {crit:.4g}"
+        else:
+            msg += f"; the finite-d critical learning rate is {crit:.4g}"
+    _warnings.warn(msg, UnstableWarning, stacklevel=stacklevel)
+    return [msg]

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from hdlimits.core import validation as v
-from hdlimits.core.schedules import Schedule
+from hdlimits.core.schedules import Schedule, describe_lr
 
 __all__ = ["Optimizer", "check_lr", "describe_lr"]
 
@@ -38,17 +38,6 @@ def _value(x) -> str:
     if callable(x) and not isinstance(x, Schedule) and not hasattr(x, "__dataclass_fields__"):
         return describe_lr(x)
     return str(x)
-
-
-def describe_lr(lr) -> str:
-    """A readable name of a learning rate (or of any schedule-like parameter): the number, the
-    schedule's own description, or a callable's name — never ``<function <lambda> at 0x…>``."""
-    if isinstance(lr, Schedule):
-        return str(lr)
-    if callable(lr):
-        name = getattr(lr, "__qualname__", None) or getattr(lr, "__name__", None) or type(lr).__name__
-        return f"callable {name}"
-    return str(lr)
 
 
 def check_lr(lr, name: str = "lr"):

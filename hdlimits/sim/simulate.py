@@ -19,8 +19,8 @@ import numpy as np
 from hdlimits.core import validation as v
 from hdlimits.predict import check_times, divergence_threshold
 from hdlimits.core.results import SimulationResult
+from hdlimits.core.status import Status, check_growth
 from hdlimits.reductions import sim_rule
-from hdlimits.core.status import Status
 from hdlimits.core.schedules import lr_values
 from hdlimits.models.least_squares import kernels as kernels
 from hdlimits.sim.registry import lookup
@@ -178,9 +178,13 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
         status = Status.diverged(min(div_steps) / problem.d, f"{len(div_steps)} of {runs} runs")
     else:
         status = Status.ok()
+    # the seed actually used (its entropy when seed=None), so that the run can be repeated
+    info = {"steps": int(steps_out[-1]), "seed_entropy": base.entropy,
+            "seed_spawn_key": list(base.spawn_key)}
+    warn = check_growth(t, excess, 0.5 * m2 if np.isfinite(m2) else 0.0, status, problem, optimizer)
     return SimulationResult(t=t, risk=risk, excess_risk=excess, status=status, problem=problem,
-                            optimizer=optimizer, method="simulation", info={"steps": int(steps_out[-1])},
+                            optimizer=optimizer, method="simulation", info=info,
                             risk_runs=risk_runs, excess_risk_runs=excess_runs, risk_stderr=rk_se,
-                            excess_risk_stderr=ex_se, runs=runs, seed=seed if not isinstance(
-                                seed, np.random.SeedSequence) else seed.entropy, data=data,
-                            diverged_runs=len(div_steps))
+                            excess_risk_stderr=ex_se, runs=runs,
+                            seed=seed if isinstance(seed, (int, np.integer)) else base.entropy,
+                            data=data, diverged_runs=len(div_steps), warnings=warn)

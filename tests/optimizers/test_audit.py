@@ -41,6 +41,6 @@ def my_schedule(t):
 
 
 def test_callable_learning_rates_are_described_by_name():
-    assert hd.SGD(my_schedule).describe() == "SGD(lr=callable my_schedule, batch=1)"
+    assert hd.SGD(my_schedule).describe() == "SGD(lr=my_schedule, batch=1)"
     assert "0x" not in hd.SignSGD(lambda t: 0.5).describe()
     assert "0x" not in hd.ClippedSGD(1.0, lambda t: 2.0 + 0 * t).describe()
