@@ -59,6 +59,7 @@ def test_unwritable_out_fails_before_the_sweep(stem, message, capsys, monkeypatc
     """Audit 2: an unwritable --out gave a traceback after the whole sweep, and a missing directory was
     created (predict/simulate refuse it): both are now one line, before any computation."""
     def no_sweep(*args, **kwargs):
+        """A diagram that must not run."""
         raise AssertionError("the diagram was computed")
 
     monkeypatch.setitem(phase.NAMES, "sgd-stability", no_sweep)
