@@ -51,6 +51,15 @@ def test_help_shows_the_default_d_of_each_diagram(capsys):
             in out)
 
 
+def test_help_prefers_the_declared_default_d_table(capsys, monkeypatch):
+    table = {name: 7 * (i + 1) for i, name in enumerate(phase.NAMES)}
+    monkeypatch.setattr(phase, "DEFAULT_D", table, raising=False)
+    with pytest.raises(SystemExit):
+        cli.main(["phase", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "dimension d (default: " + ", ".join(f"{n} {d}" for n, d in table.items()) + ")" in out
+
+
 @pytest.mark.parametrize("stem, message", [
     ("/proc/hdl_phase", "--out: cannot write '/proc/hdl_phase.png'"),
     ("/nonexistent_dir_hdl/sub/p", "--out: directory '/nonexistent_dir_hdl/sub' does not exist"),
