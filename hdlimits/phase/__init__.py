@@ -1,6 +1,6 @@
 """Built-in phase diagrams: sweeps of the limiting equations drawn with their theoretical boundaries.
 
-Each function runs a :func:`hdlimits.sweep`, writes a PNG (matplotlib, Agg canvas) and the data
+Each function runs a :func:`hdlimits.sweeps.sweep`, writes a PNG (matplotlib, Agg canvas) and the data
 (``.npz`` + ``.csv`` + ``.json``, reloadable with :meth:`hdlimits.sweeps.SweepResult.load`) under
 ``out`` (a path stem; ``None`` writes nothing), and returns a :class:`PhaseResult`. Each diagram's module
 also has ``compute(...)`` (the data, same arguments without ``out``) and ``draw(result)`` (the figure).

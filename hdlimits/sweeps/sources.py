@@ -6,14 +6,17 @@ Conventions (docs/conventions.md): time ``t = steps/d``, step ``γ(t)/d``; ``ris
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from hdlimits.core import validation as v
 from hdlimits.core.observables import check_name
+from hdlimits.core.status import UnstableWarning
 from hdlimits.predict import predict_risk
 
 __all__ = ["Theory", "Simulation", "with_lr", "as_source", "check_quantity"]
@@ -34,11 +37,21 @@ class Theory:
     prefix = ""
 
     def curve(self, problem, optimizer, t, index):
-        return predict_risk(problem, optimizer, t, method=self.method, rtol=self.rtol,
-                            store_modes=False)
+        with _quiet_growth():
+            return predict_risk(problem, optimizer, t, method=self.method, rtol=self.rtol,
+                                store_modes=False)
 
     def describe(self):
         return {"source": "theory", "method": self.method, "rtol": self.rtol}
+
+
+@contextlib.contextmanager
+def _quiet_growth():
+    """A sweep crosses stability edges on purpose: the growth warning stays in ``result.warnings``
+    instead of being printed once per grid point."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnstableWarning)
+        yield
 
 
 @dataclass(frozen=True)
@@ -65,8 +78,9 @@ class Simulation:
     def curve(self, problem, optimizer, t, index):
         from hdlimits.sim.simulate import simulate
         seq = np.random.SeedSequence(self.seed, spawn_key=(int(index),))
-        return simulate(problem, optimizer, t, runs=self.runs, seed=seq, data=self.data,
-                        workers=self.threads, progress=False)
+        with _quiet_growth():
+            return simulate(problem, optimizer, t, runs=self.runs, seed=seq, data=self.data,
+                            workers=self.threads, progress=False)
 
     def describe(self):
         return {"source": "simulation", "runs": self.runs, "seed": self.seed, "data": self.data}

@@ -1,4 +1,4 @@
-"""Built-in phase diagrams (hdlimits.phase) and the ``hdlimits phase`` command."""
+"""Built-in phase diagrams (hdlimits.phase); the ``hdlimits phase`` command: tests/cli/test_phase.py."""
 import numpy as np
 import pytest
 
@@ -66,29 +66,6 @@ def test_lr_time_schedule_changes_the_landscape(small_problem):
         phase.lr_time(small_problem, schedule="linear", **kw)
 
 
-def test_phase_cli(tmp_path, capsys):
-    from hdlimits import phase_cli
-    code = phase_cli.main(["phase", "sgd-stability", "--d", "60", "--lr-min", "0.5", "--lr-max", "40",
-                           "--resolution", "6", "--batches", "1,4", "--t-max", "100",
-                           "--out", str(tmp_path / "cli"), "--backend", "serial", "--no-progress"])
-    out = capsys.readouterr().out
-    assert code == 0 and "grid lr[6]×batch[2]" in out
-    assert (tmp_path / "cli.png").exists() and (tmp_path / "cli.npz").exists()
-    with pytest.raises(SystemExit) as exc:
-        phase_cli.main(["phase", "lr-time", "--batches", "1,2", "--out", str(tmp_path / "x")])
-    assert exc.value.code == 2
-    assert "--batches applies to 'phase sgd-stability' only" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        phase_cli.main(["phase", "sgd-stability", "--backend", "dask"])
-
-
-def test_phase_is_registered_in_the_hdlimits_command():
-    cli = pytest.importorskip("hdlimits.cli")
-    parser = cli.build_parser()
-    args = parser.parse_args(["phase", "lr-time", "--t-max", "5"])
-    assert args.name == "lr-time" and callable(args.func)
-
-
 @pytest.mark.slow
 def test_clipping_phase_heavy_tails_favour_clipping(tmp_path):
     """Gaussian noise: clipping never beats SGD (CCC ≤ 1, Theorem 4 of arXiv 2406.11733) and the measured
@@ -129,34 +106,6 @@ def test_sign_vs_sgd_effects(tmp_path):
     assert ratio[0, 2] < 1                               # heavy tail + ill-conditioned: signSGD wins
     np.testing.assert_allclose(res.sweep["speedup"], 1 / ratio)
     assert (tmp_path / "sign.png").stat().st_size > 20_000
-
-
-def test_phase_cli_on_a_dask_scheduler_matches_local(tmp_path, capsys):
-    distributed = pytest.importorskip("distributed")
-    from hdlimits import phase_cli
-    args = ["phase", "sgd-stability", "--d", "60", "--lr-min", "0.5", "--lr-max", "40",
-            "--resolution", "5", "--batches", "1,4", "--t-max", "100", "--no-progress"]
-    assert phase_cli.main(args + ["--out", str(tmp_path / "loc"), "--backend", "serial"]) == 0
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster:
-        assert phase_cli.main(args + ["--out", str(tmp_path / "dask"),
-                                      "--scheduler", cluster.scheduler_address]) == 0
-    assert "(dask)" in capsys.readouterr().out
-    a, b = SweepResult.load(tmp_path / "loc.npz"), SweepResult.load(tmp_path / "dask.npz")
-    for k in a.values:
-        np.testing.assert_array_equal(a[k], b[k])
-
-
-def test_phase_cli_resolution_alone_uses_the_default_range(tmp_path, capsys):
-    from hdlimits import phase_cli
-    code = phase_cli.main(["phase", "sgd-stability", "--d", "60", "--resolution", "4", "--batches", "1",
-                           "--t-max", "50", "--out", str(tmp_path / "r"), "--backend", "serial",
-                           "--no-progress"])
-    assert code == 0 and "grid lr[4]×batch[1]" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as exc:
-        phase_cli.main(["phase", "sgd-stability", "--lr-min", "0.5", "--out", str(tmp_path / "y")])
-    assert exc.value.code == 2
-    assert "--lr-min and --lr-max must be given together" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------- defaults, compute / draw

@@ -1,4 +1,4 @@
-"""The hdlimits command, called in-process with small problems."""
+"""``hdlimits predict / simulate / compare`` (hdlimits.cli.commands), called in-process with small problems."""
 import json
 import sys
 import textwrap
@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from hdlimits import cli
+from hdlimits.cli import registry
 from hdlimits.reductions import reduce
 
 SMALL = ["--d", "200", "--t-max", "2", "--n-times", "11"]
@@ -154,10 +155,10 @@ def test_help_states_conventions(argv, capsys):
 
 def test_register_optimizer_with_its_own_option(monkeypatch, capsys):
     from hdlimits.optimizers import SGD
-    monkeypatch.setattr(cli, "OPTIMIZERS", dict(cli.OPTIMIZERS))
-    monkeypatch.setattr(cli, "OPTIMIZER_HELP", dict(cli.OPTIMIZER_HELP))
-    monkeypatch.setattr(cli, "OPTIMIZER_ARGUMENTS", list(cli.OPTIMIZER_ARGUMENTS))
-    monkeypatch.setattr(cli, "OPTION_OWNERS", {k: set(v) for k, v in cli.OPTION_OWNERS.items()})
+    monkeypatch.setattr(registry, "OPTIMIZERS", dict(registry.OPTIMIZERS))
+    monkeypatch.setattr(registry, "OPTIMIZER_HELP", dict(registry.OPTIMIZER_HELP))
+    monkeypatch.setattr(registry, "OPTIMIZER_ARGUMENTS", list(registry.OPTIMIZER_ARGUMENTS))
+    monkeypatch.setattr(registry, "OPTION_OWNERS", {k: set(v) for k, v in registry.OPTION_OWNERS.items()})
 
     def add(group):
         group.add_argument("--lr-scale", type=float, default=None, help="halfsgd: scale of lr")
@@ -165,13 +166,41 @@ def test_register_optimizer_with_its_own_option(monkeypatch, capsys):
     def build(args, lr):
         return SGD(lr=lr * (0.5 if args.lr_scale is None else args.lr_scale), batch=args.batch)
 
-    cli.register_optimizer("halfsgd", build, add, help="SGD at a scaled lr", options=["lr_scale"])
+    registry.register_optimizer("halfsgd", build, add, help="SGD at a scaled lr", options=["lr_scale"])
     assert cli.main(["predict", *SMALL, "--optimizer", "halfsgd", "--lr", "1.0"]) == 0
     assert "SGD(lr=0.5" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exc:
         cli.main(["predict", *SMALL, "--lr-scale", "0.3"])
     assert exc.value.code == 2
     assert "--lr-scale applies only to --optimizer halfsgd" in capsys.readouterr().err
+
+
+def test_register_problem_with_its_own_option(monkeypatch, capsys):
+    """A family adds a --problem without touching the command modules; its option is refused elsewhere."""
+    from hdlimits.models.least_squares.problem import Problem
+    monkeypatch.setattr(registry, "PROBLEMS", dict(registry.PROBLEMS))
+    monkeypatch.setattr(registry, "PROBLEM_HELP", dict(registry.PROBLEM_HELP))
+    monkeypatch.setattr(registry, "PROBLEM_ARGUMENTS", list(registry.PROBLEM_ARGUMENTS))
+    monkeypatch.setattr(registry, "PROBLEM_OPTION_OWNERS",
+                        {k: set(v) for k, v in registry.PROBLEM_OPTION_OWNERS.items()})
+
+    def add(group):
+        group.add_argument("--steep", type=float, default=None, help="steep: the exponent")
+
+    def build(args, noise):
+        return Problem.power_law(args.d, 2.0 if args.steep is None else args.steep, 1.0, noise=noise,
+                                 initial_size=args.initial_size, seed=args.problem_seed)
+
+    registry.register_problem("steep", build, add, help="a steep power law", options=["steep"])
+    assert cli.main(["predict", *SMALL, "--problem", "steep", "--steep", "1.5"]) == 0
+    assert "power_law(d=200, alpha=1.5, beta=1)" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["predict", *SMALL, "--steep", "1.5"])
+    assert exc.value.code == 2
+    assert "--steep applies only to --problem steep (got --problem power-law)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["predict", *SMALL, "--problem", "steep", "--alpha", "1"])
+    assert "--alpha applies only to --problem power-law" in capsys.readouterr().err
 
 
 def _write_module(tmp_path, name, body):
@@ -186,7 +215,7 @@ def test_extra_commands(tmp_path, monkeypatch, capsys):
             p.set_defaults(func=lambda args: print("hello", args.name))
     """)
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(cli, "EXTRA_COMMAND_MODULES",
+    monkeypatch.setattr(registry, "EXTRA_COMMAND_MODULES",
                         ["hdlimits.no_such_cli", "no_such_package.cli", "hdl_fake_cli"])
     assert cli.main(["hello", "--name", "d"]) == 0
     assert capsys.readouterr().out.strip() == "hello d"
@@ -199,7 +228,7 @@ def test_broken_extra_command_module_raises(tmp_path, monkeypatch):
             pass
     """)
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(cli, "EXTRA_COMMAND_MODULES", ["hdl_broken_cli"])
+    monkeypatch.setattr(registry, "EXTRA_COMMAND_MODULES", ["hdl_broken_cli"])
     with pytest.raises(ModuleNotFoundError, match="hdl_module_that_does_not_exist"):
         cli.main(["predict", "--help"])
     sys.modules.pop("hdl_broken_cli", None)

@@ -1,10 +1,10 @@
 """``hdlimits derive RULE``: print the limiting coefficients ``a(P)``, ``b(P)`` that the engine derives.
 
-Registered by :mod:`hdlimits.cli` through :func:`add_cli`. Rules: ``sgd`` (``h(r) = r``), ``clipped-sgd``
-(``h(r) = clamp(r, −c, c)``; Marshall, Xiao, Agarwala, Paquette, "To Clip or not to Clip", arXiv
-2406.11733) and ``normalized-sgd`` (``h(r) = sign(r)/√T``, ``T = tr K``). For an update ``u = x·h(r)`` with
-``r = s − ε``, ``s ~ N(0, P)``, ``P = eᵀKe`` (CONVENTIONS.md) the mode system has ``a(P) = E[h'(r)]`` and
-``b(P) = E[h(r)²]`` (:mod:`hdlimits.derivation.engine`).
+Rules: ``sgd`` (``h(r) = r``), ``clipped-sgd`` (``h(r) = clamp(r, −c, c)``; Marshall, Xiao, Agarwala,
+Paquette, "To Clip or not to Clip", arXiv 2406.11733, docs/clipping.md) and ``normalized-sgd``
+(``h(r) = sign(r)/√T``, ``T = tr K``). For an update ``u = x·h(r)`` with ``r = s − ε``, ``s ~ N(0, P)``,
+``P = eᵀKe`` (docs/conventions.md) the mode system has ``a(P) = E[h'(r)]`` and ``b(P) = E[h(r)²]``
+(:mod:`hdlimits.derivation.engine`, docs/derivation.md).
 
 Units: ``--clip C`` is the threshold on the gradient norm, as in ``hdlimits predict --optimizer clipped``;
 the coefficients use the residual threshold ``c = C/√tr K`` with ``tr K = d`` (the normalisation of the
@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 
-import numpy as np
+from hdlimits.cli.arguments import DEFAULT_NOISE
+from hdlimits.cli.noise_spec import parse_noise
 
-__all__ = ["add_cli", "main", "RULES"]
+__all__ = ["add_cli", "run", "RULES"]
 
 #: rule name -> one-line description
 RULES = {"sgd": "SGD, h(r) = r",
@@ -49,9 +51,9 @@ def add_cli(subparsers):
                      "law.\n\n" + lines),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("rule", choices=list(RULES), help="update rule")
-    p.add_argument("--noise", default="gaussian:std=0.3", metavar="SPEC",
+    p.add_argument("--noise", default=DEFAULT_NOISE, metavar="SPEC",
                    help="label noise, e.g. gaussian:std=0.5, student_t:df=3,scale=0.5 (default "
-                        "gaussian:std=0.3)")
+                        f"{DEFAULT_NOISE})")
     p.add_argument("--clip", type=float, default=None, metavar="C",
                    help="clipped-sgd: gradient-norm threshold C > 0 (needs --d; residual c = C/sqrt(d))")
     p.add_argument("--d", type=int, default=None,
@@ -60,21 +62,22 @@ def add_cli(subparsers):
                    help="also print a(P), b(P) at these P = eᵀKe (needs every symbol set)")
     p.add_argument("--latex", action="store_true", help="also print LaTeX")
     p.set_defaults(func=run)
+    return p
 
 
 def _rule(name):
-    from hdlimits.derivation import engine as engine
     import sympy as sp
+    from hdlimits.derivation import engine
     if name == "sgd":
-        return engine.r, {}
+        return engine.r
     if name == "clipped-sgd":
-        return sp.Max(-engine.c, sp.Min(engine.r, engine.c)), {engine.c: 1.0}
-    return sp.sign(engine.r) / sp.sqrt(engine.T), {engine.T: 1.0}
+        return sp.Max(-engine.c, sp.Min(engine.r, engine.c))
+    return sp.sign(engine.r) / sp.sqrt(engine.T)
 
 
 def _values(args):
     """The numbers substituted for the rule's symbols, and a description line (or None)."""
-    from hdlimits.derivation import engine as engine
+    from hdlimits.derivation import engine
     if args.clip is not None and args.rule != "clipped-sgd":
         raise ValueError(f"--clip applies only to clipped-sgd (got {args.rule})")
     if args.d is not None and args.d < 1:
@@ -93,52 +96,37 @@ def _values(args):
     return {}, None
 
 
-def run(args) -> int:
+def run(args, out=None) -> int:
+    """Run ``hdlimits derive RULE`` for parsed arguments."""
     import sympy as sp
-    from hdlimits.core import noise as _noise
-    from hdlimits.derivation import engine as engine
-    law = _noise.parse(args.noise)
+    from hdlimits.derivation import engine
+    out = out or sys.stdout
+    law = parse_noise(args.noise)
     vals, line = _values(args)
-    h, _ = _rule(args.rule)
+    h = _rule(args.rule)
     der = engine.derive(h, law)
 
     def show(e):
         return e.xreplace({k: sp.nsimplify(v) if k == engine.T else sp.Float(v, 15) for k, v in vals.items()})
 
     a, b = show(der.a), show(der.b)
-    print(f"update rule: {args.rule}, u = x·h(r) with h(r) = {sp.sstr(show(h))}")
-    print(f"noise:       {law.spec()}")
+    missing = sorted(str(s) for s in der.extra if s not in vals) if args.at else []
+    if missing:
+        raise ValueError(f"--at needs a value for {', '.join(missing)} (give --clip and --d, or --d)")
+    print(f"update rule: {args.rule}, u = x·h(r) with h(r) = {sp.sstr(show(h))}", file=out)
+    print(f"noise:       {law.spec()}", file=out)
     if line:
-        print(line)
-    print(f"kind:        {der.kind} (a: {der.ea.kind}, b: {der.eb.kind})")
-    print(f"a(P) = E[h'(r)]  = {sp.sstr(a)}")
-    print(f"b(P) = E[h(r)^2] = {sp.sstr(b)}")
+        print(line, file=out)
+    print(f"kind:        {der.kind} (a: {der.ea.kind}, b: {der.eb.kind})", file=out)
+    print(f"a(P) = E[h'(r)]  = {sp.sstr(a)}", file=out)
+    print(f"b(P) = E[h(r)^2] = {sp.sstr(b)}", file=out)
     if args.latex:
-        print("LaTeX:")
-        print(f"a(P) = {sp.latex(a)}")
-        print(f"b(P) = {sp.latex(b)}")
+        print("LaTeX:", file=out)
+        print(f"a(P) = {sp.latex(a)}", file=out)
+        print(f"b(P) = {sp.latex(b)}", file=out)
     if args.at:
-        missing = sorted(str(s) for s in der.extra if s not in vals)
-        if missing:
-            raise ValueError(f"--at needs a value for {', '.join(missing)} (give --clip and --d, or --d)")
         fa, fb, par = der.compiled(vals)
-        print(f"{'P':>12} {'a(P)':>16} {'b(P)':>16}")
+        print(f"{'P':>12} {'a(P)':>16} {'b(P)':>16}", file=out)
         for p in args.at:
-            print(f"{p:>12.6g} {fa(p, par):>16.10g} {fb(p, par):>16.10g}")
+            print(f"{p:>12.6g} {fa(p, par):>16.10g} {fb(p, par):>16.10g}", file=out)
     return 0
-
-
-def main(argv=None) -> int:
-    """``python -m hdlimits.derivation.cli RULE ...`` (same options as ``hdlimits derive``)."""
-    parser = argparse.ArgumentParser(prog="hdlimits")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_cli(sub)
-    args = parser.parse_args(["derive", *(argv if argv is not None else __import__("sys").argv[1:])])
-    try:
-        return int(args.func(args) or 0)
-    except ValueError as exc:
-        parser.exit(2, f"hdlimits derive: error: {exc}\n")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,22 +1,27 @@
 """``hdlimits phase NAME``: the built-in phase diagrams of :mod:`hdlimits.phase` from the command line.
 
-Registered by :mod:`hdlimits.cli` through :func:`add_cli`; also runnable as
-``python -m hdlimits.phase_cli NAME ...``. Each diagram writes ``OUT.png`` and its data
-``OUT.npz``/``OUT.csv``/``OUT.json`` (default ``OUT = phase_NAME`` in the current directory).
+Each diagram writes ``STEM.png`` and its data ``STEM.npz``/``STEM.csv``/``STEM.json`` (default
+``STEM = phase_NAME`` in the current directory); as for every output of the command, the directory of
+``STEM`` must exist and the four files must be writable, which is checked before the sweep starts.
 Sweeps run on a local process pool by default; ``--scheduler tcp://host:8786`` sends them to a
-``dask.distributed`` cluster instead.
+``dask.distributed`` cluster instead (connection attempts give up after ``--scheduler-timeout`` s).
 """
 from __future__ import annotations
 
 import argparse
+import inspect
+import math
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from hdlimits.core.status import StatusCode
+from hdlimits.cli.arguments import OUTPUT_RULES
+from hdlimits.cli.noise_spec import parse_noise
+from hdlimits.cli.outputs import check_writable
 
-__all__ = ["add_cli", "main"]
+__all__ = ["add_cli", "run", "default_d"]
 
 _HELP = {
     "sgd-stability": "learning rate × batch size → converges/diverges, with the kernel-mass boundary",
@@ -24,25 +29,49 @@ _HELP = {
     "clipping": "clip threshold × noise tail → best clipped / best SGD risk, with CCC = 1",
     "sign-vs-sgd": "condition number × noise tail → time-to-target ratio signSGD / SGD",
 }
+#: seconds a connection to --scheduler may take before the command gives up
+SCHEDULER_TIMEOUT = 5.0
 
 
-def _names():
+def _diagrams():
     from hdlimits import phase
-    return phase.NAMES
+    return phase
+
+
+def default_d() -> dict:
+    """Diagram name → its default dimension d: ``hdlimits.phase.DEFAULT_D`` when it exists, else the
+    default of the ``d`` parameter of each diagram function."""
+    phase = _diagrams()
+    table = getattr(phase, "DEFAULT_D", None)
+    if isinstance(table, dict):
+        return dict(table)
+    out = {}
+    for name, fn in phase.NAMES.items():
+        par = inspect.signature(fn).parameters.get("d")
+        if par is not None and par.default is not inspect.Parameter.empty:
+            out[name] = par.default
+    return out
+
+
+def _first_line(text):
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def add_cli(subparsers):
     """Add the ``phase`` subcommand to an argparse ``subparsers`` object."""
-    names = _names()
-    lines = "\n".join(f"  {n:<15} {_HELP.get(n, (names[n].__doc__ or '').strip().splitlines()[0])}"
-                      for n in names)
+    names = _diagrams().NAMES
+    lines = "\n".join(f"  {n:<15} {_HELP[n] if n in _HELP else _first_line(names[n].__doc__)}"
+                       for n in names)
+    dd = default_d()
+    d_help = ", ".join(f"{n} {dd[n]}" for n in names if n in dd)
     p = subparsers.add_parser(
         "phase", help="draw a built-in phase diagram (" + ", ".join(names) + ")",
         description="Draw a built-in phase diagram from the limiting equations.\n\n" + lines,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=OUTPUT_RULES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", choices=list(names), help="which diagram")
     g = p.add_argument_group("problem (default: power_law spectrum, tr K = d)")
-    g.add_argument("--d", type=int, default=None, help="dimension d (default 400)")
+    g.add_argument("--d", type=int, default=None, help=f"dimension d (default: {d_help})")
     g.add_argument("--alpha", type=float, default=None, help="spectrum exponent, λ_j ∝ j^-alpha (default 1)")
     g.add_argument("--beta", type=float, default=None,
                    help="initial-error exponent, ⟨u_j,e_0⟩² ∝ j^-beta (default 1)")
@@ -74,12 +103,16 @@ def add_cli(subparsers):
                    help="limiting ODE (default) or exact expected per-step recursion at finite d")
     r = p.add_argument_group("execution and output")
     r.add_argument("--out", default=None, metavar="STEM",
-                   help="output stem: writes STEM.png, STEM.npz, STEM.csv, STEM.json (default phase_NAME)")
+                   help="output stem: writes STEM.png, STEM.npz, STEM.csv, STEM.json (default "
+                        "phase_NAME); the directory of STEM must exist")
     r.add_argument("--backend", choices=["local", "serial", "dask"], default="local",
                    help="local process pool (default), in-process, or dask (needs --scheduler)")
     r.add_argument("--workers", type=int, default=None, help="local pool size (default: all CPUs)")
     r.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="dask.distributed scheduler address, e.g. tcp://host:8786 (implies --backend dask)")
+    r.add_argument("--scheduler-timeout", type=float, default=None, metavar="SECONDS",
+                   help=f"give up connecting to --scheduler after this many seconds (default "
+                        f"{SCHEDULER_TIMEOUT:g})")
     r.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     p.set_defaults(func=run)
     return p
@@ -89,15 +122,18 @@ _ONLY = {"noise": ("sgd-stability", "lr-time"), "lr_min": ("sgd-stability", "lr-
          "lr_max": ("sgd-stability", "lr-time"), "batches": ("sgd-stability",), "batch": ("lr-time",),
          "schedule": ("lr-time",), "scale": ("clipping", "sign-vs-sgd"),
          "n_lrs": ("clipping", "sign-vs-sgd"), "target": ("sign-vs-sgd",),
-         "alpha": ("sgd-stability", "lr-time", "clipping"), "beta": ("sgd-stability", "lr-time", "clipping")}
+         "alpha": ("sgd-stability", "lr-time", "clipping"), "beta": ("sgd-stability", "lr-time", "clipping"),
+         "scheduler_timeout": ()}
 
 
 def _kwargs(args):
     for opt, applies in _ONLY.items():
-        if getattr(args, opt) is not None and args.name not in applies:
+        if getattr(args, opt) is not None and applies and args.name not in applies:
             raise ValueError(f"--{opt.replace('_', '-')} applies to 'phase {' / '.join(applies)}' only")
     if args.method != "ode" and args.name not in ("sgd-stability", "lr-time"):
         raise ValueError("--method applies to 'phase sgd-stability / lr-time' only")
+    if args.noise is not None:
+        parse_noise(args.noise)                    # the strict check; the diagram parses it again
     kw = {}
     for k in ("d", "alpha", "beta", "noise", "scale", "n_lrs", "target"):
         if getattr(args, k) is not None:
@@ -144,42 +180,62 @@ def _kwargs(args):
     return kw
 
 
+def _stem(args):
+    stem = Path(args.out or "phase_" + args.name.replace("-", "_"))
+    if stem.suffix == ".png":
+        stem = stem.with_suffix("")
+    for ext in (".png", ".npz", ".csv", ".json"):
+        check_writable("--out", str(stem) + ext)
+    return str(stem)
+
+
+def _connect(address, timeout):
+    """A dask ``Client`` on ``address``, or a ValueError within ``timeout`` seconds."""
+    timeout = SCHEDULER_TIMEOUT if timeout is None else timeout
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"--scheduler-timeout must be a finite number of seconds > 0, got {timeout}")
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ValueError("--scheduler needs the 'distributed' package (pip install 'hdlimits[dask]')") \
+            from None
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"--scheduler: cannot connect to the dask scheduler at {address!r} within "
+                         f"{timeout:g} s: {reason}") from None
+
+
 def run(args, out=None) -> int:
     """Run ``hdlimits phase NAME`` for parsed arguments."""
-    out = out or sys.stdout
-    fn = _names()[args.name]
+    fn = _diagrams().NAMES[args.name]
     kw = _kwargs(args)
     backend, client = args.backend, None
+    if args.scheduler is None:
+        if backend == "dask":
+            raise ValueError("--backend dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+        if args.scheduler_timeout is not None:
+            raise ValueError("--scheduler-timeout applies only with --scheduler")
+    stem = _stem(args)
     if args.scheduler is not None:
-        backend, client = "dask", args.scheduler
-    elif backend == "dask":
-        raise ValueError("--backend dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
-    stem = args.out or "phase_" + args.name.replace("-", "_")
+        backend, client = "dask", _connect(args.scheduler, args.scheduler_timeout)
     start = time.perf_counter()
-    res = fn(out=stem, backend=backend, workers=args.workers, client=client,
-             progress=not args.no_progress, **kw)
+    try:
+        res = fn(out=stem, backend=backend, workers=args.workers, client=client,
+                 progress=not args.no_progress, **kw)
+    finally:
+        if client is not None:
+            client.close()
     sec = time.perf_counter() - start
-    st = res.sweep.status
-    n_ok = int(sum(s == "ok" for s in st.ravel()))
-    n_div = int(sum(getattr(s, "code", None) is StatusCode.DIVERGED for s in st.ravel()))
+    codes = res.sweep.status_code                 # per-point status codes (data, not text)
+    n_ok = int((codes == "ok").sum())
+    n_div = int((codes == "diverged").sum())
     shape = "×".join(f"{k}[{len(a)}]" for k, a in res.sweep.axes.items())
+    out = out or sys.stdout
     print(f"phase {args.name}: grid {shape}, {n_ok} ok, {n_div} diverged, "
-          f"{st.size - n_ok - n_div} other, {sec:.1f} s ({backend})", file=out)
+          f"{codes.size - n_ok - n_div} other, {sec:.1f} s ({backend})", file=out)
     print(f"figure: {res.figure}", file=out)
     for kind, path in res.data.items():
         print(f"data ({kind}): {path}", file=out)
     return 0
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="hdlimits")
-    add_cli(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except ValueError as exc:
-        parser.exit(2, f"hdlimits: error: {exc}\n")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,190 @@
+"""``hdlimits predict``, ``simulate`` and ``compare``: parsers and the functions they run.
+
+Every command checks its output paths first (:mod:`hdlimits.cli.outputs`), computes, writes its files
+and only then prints its summary, so that the files are complete even when stdout is closed early.
+Statuses are printed as ``str(result.status)`` (docs/results.md).
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from hdlimits.cli.arguments import (CONVENTIONS, OUTPUT_RULES, Formatter, add_integrator_arguments,
+                                    add_optimizer_arguments, add_output_arguments, add_problem_arguments,
+                                    add_simulation_arguments, add_time_arguments, wrap)
+from hdlimits.cli.builders import build_optimizer, build_problem, build_times
+from hdlimits.cli.outputs import check_outputs
+
+__all__ = ["PRINT_ROWS", "COMMANDS", "cmd_predict", "cmd_simulate", "cmd_compare", "add_commands"]
+
+#: rows printed for a curve on stdout (the CSV/JSON outputs hold every time)
+PRINT_ROWS = 15
+
+
+# ------------------------------------------------------------------------------------ printing
+
+def _fmt(x, spec=".6g"):
+    x = float(x)
+    if math.isnan(x):
+        return "n/a"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return format(x, spec)
+
+
+def _rows(n, max_rows=PRINT_ROWS):
+    if n <= max_rows:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, max_rows)).astype(int))
+
+
+def _problem_line(prob):
+    info = prob.describe()
+    return (f"problem:    {info['label']}, noise {info['noise']}, ‖K^½e0‖² = "
+            f"{2 * info['initial_excess_risk']:.4g}, λ_max = {info['lambda_max']:.4g}"
+            f"{'' if info['diagonal'] else ' (dense K)'}")
+
+
+def _header(prob, opt, out):
+    print(_problem_line(prob), file=out)
+    print(f"optimizer:  {opt.describe() if hasattr(opt, 'describe') else opt}", file=out)
+
+
+def _print_theory(curve, out):
+    info = curve.info
+    method = {"ode": "ODE limit", "recursion": "expected per-step recursion"}[curve.method]
+    print(f"theory:     {method}, status {str(curve.status)}, {curve.t.size} times, "
+          f"{info.get('steps', '?')} steps, {info.get('seconds', math.nan):.3g} s", file=out)
+    print(f"{'t':>10} {'risk':>14} {'excess_risk':>14}", file=out)
+    for i in _rows(curve.t.size):
+        print(f"{curve.t[i]:>10.4g} {_fmt(curve.risk[i]):>14} {_fmt(curve.excess_risk[i]):>14}",
+              file=out)
+
+
+def _print_sim(sim, seconds, out):
+    print(f"simulation: {sim.runs} run{'s' if sim.runs != 1 else ''}, {sim.data} data, seed {sim.seed},"
+          f" status {str(sim.status)}, {seconds:.3g} s", file=out)
+    print(f"{'t':>10} {'risk':>14} {'± stderr':>10} {'excess_risk':>14} {'± stderr':>10}", file=out)
+    for i in _rows(sim.t.size):
+        print(f"{sim.t[i]:>10.4g} {_fmt(sim.risk[i]):>14} {_fmt(sim.risk_stderr[i], '.3g'):>10} "
+              f"{_fmt(sim.excess_risk[i]):>14} {_fmt(sim.excess_risk_stderr[i], '.3g'):>10}", file=out)
+
+
+def _footer(args, n, out):
+    if n > PRINT_ROWS and not (args.csv or args.json):
+        print(f"({n} times in all; --csv/--json write every one)", file=out)
+    for opt in ("csv", "json", "plot"):
+        if getattr(args, opt):
+            print(f"wrote {opt}: {getattr(args, opt)}", file=out)
+
+
+# ------------------------------------------------------------------------------------ commands
+
+def _setup(args):
+    check_outputs(args)
+    prob = build_problem(args)
+    opt = build_optimizer(args)
+    t = build_times(args, prob.d)
+    return prob, opt, t
+
+
+def _write_outputs(args, result, theory, sim):
+    """``--csv`` / ``--json`` of ``result`` (a curve or a comparison) and ``--plot`` of the curves."""
+    if args.csv:
+        result.to_csv(args.csv)
+    if args.json:
+        result.to_json(args.json)
+    if args.plot:
+        from hdlimits import plot
+        plot.risk_curves(theory, sim, path=args.plot, quantity=args.quantity, logy=not args.linear_y,
+                         logx=args.logx)
+
+
+def _run_sim(args, prob, opt, t):
+    from hdlimits.sim.simulate import simulate
+    start = time.perf_counter()
+    sim = simulate(prob, opt, t, runs=args.runs, seed=args.seed, data=args.data,
+                   workers=args.workers, progress=not args.no_progress)
+    return sim, time.perf_counter() - start
+
+
+def cmd_predict(args, out=None):
+    """``hdlimits predict``: the risk curve from the limiting equations."""
+    from hdlimits.predict import predict_risk
+    prob, opt, t = _setup(args)
+    theory = predict_risk(prob, opt, t, method=args.method, rtol=args.rtol)
+    _write_outputs(args, theory, theory, None)
+    out = out or sys.stdout
+    _header(prob, opt, out)
+    _print_theory(theory, out)
+    _footer(args, theory.t.size, out)
+    return 0
+
+
+def cmd_simulate(args, out=None):
+    """``hdlimits simulate``: Monte Carlo runs of the streaming algorithm at this d."""
+    prob, opt, t = _setup(args)
+    sim, seconds = _run_sim(args, prob, opt, t)
+    _write_outputs(args, sim, None, sim)
+    out = out or sys.stdout
+    _header(prob, opt, out)
+    _print_sim(sim, seconds, out)
+    _footer(args, sim.t.size, out)
+    return 0
+
+
+def cmd_compare(args, out=None):
+    """``hdlimits compare``: theory and simulation on the same times, and their gap."""
+    from hdlimits.compare import compare
+    from hdlimits.predict import predict_risk
+    prob, opt, t = _setup(args)
+    theory = predict_risk(prob, opt, t, method=args.method, rtol=args.rtol)
+    sim, seconds = _run_sim(args, prob, opt, t)
+    comp = compare(theory, sim, quantity=args.quantity)
+    _write_outputs(args, comp, theory, sim)
+    out = out or sys.stdout
+    _header(prob, opt, out)
+    print(f"timing:     theory {theory.info.get('seconds', math.nan):.3g} s, simulation {seconds:.3g} s",
+          file=out)
+    print(comp, file=out)
+    _footer(args, 0, out)
+    return 0
+
+
+# ------------------------------------------------------------------------------------ parsers
+
+#: command → (help, description, argument adders, default --quantity, function)
+COMMANDS = {
+    "predict": ("risk curve from the limiting equations (no sampling)",
+                "Predict the risk curve of an optimizer from its limiting equations (deterministic, "
+                "no sampling).",
+                (add_problem_arguments, add_optimizer_arguments, add_time_arguments,
+                 add_integrator_arguments), "risk", cmd_predict),
+    "simulate": ("Monte Carlo runs of the streaming algorithm",
+                 "Simulate independent streaming runs at finite d and report the mean risk ± its "
+                 "standard error over runs.",
+                 (add_problem_arguments, add_optimizer_arguments, add_time_arguments,
+                  add_simulation_arguments), "risk", cmd_simulate),
+    "compare": ("theory vs simulation: gaps and z-scores",
+                "Predict and simulate on the same times and report the gap sim − theory: max and mean "
+                "relative gap, and z = gap / (standard error of the simulation mean). The default "
+                "--quantity is the excess risk, because the noise floor, common to both, hides relative "
+                "gaps. --csv writes both curves side by side with gap, rel_gap and z; --json adds the "
+                "summary and metadata.",
+                (add_problem_arguments, add_optimizer_arguments, add_time_arguments,
+                 add_integrator_arguments, add_simulation_arguments), "excess_risk", cmd_compare),
+}
+
+
+def add_commands(subparsers):
+    """Add ``predict``, ``simulate`` and ``compare`` to an argparse ``subparsers`` object."""
+    for name, (help_, description, adders, quantity, func) in COMMANDS.items():
+        p = subparsers.add_parser(name, help=help_, description=wrap(description),
+                                  formatter_class=Formatter, epilog=CONVENTIONS + "\n\n" + OUTPUT_RULES)
+        for add in adders:
+            add(p)
+        add_output_arguments(p, quantity)
+        p.set_defaults(func=func)
