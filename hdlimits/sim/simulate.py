@@ -12,7 +12,8 @@ depends only on its child, so the result is the same whatever the number of work
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait, FIRST_EXCEPTION
 
 import numpy as np
 
@@ -65,9 +66,17 @@ class _Setup:
         return float(self.problem.excess_of(e))
 
 
+class _Cancelled(Exception):
+    """A run stopped because the simulation was interrupted (raised in a worker thread)."""
+
+
 def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, thr: float,
-             progress: Progress):
-    """One run: excess risk eᵀKe at each recorded step and the step of divergence (or -1)."""
+             progress: Progress, cancel: threading.Event | None = None):
+    """One run: excess risk eᵀKe at each recorded step and the step of divergence (or -1).
+
+    ``cancel`` is checked between kernel calls (blocks of ≈ 10 ms of work), so a worker thread stops
+    soon after the main thread sets it.
+    """
     d, B = setup.d, setup.batch
     data_seq, noise_seq = seq.spawn(2)
     state = seed_state(data_seq)
@@ -91,6 +100,8 @@ def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, 
             io += 1
         if k >= last:
             return out, -1
+        if cancel is not None and cancel.is_set():
+            raise _Cancelled
         n = int(min(max_steps, steps_out[io] - k))
         tk = (k + np.arange(n)) / d
         lrs = lr_values(setup.lr, tk)
@@ -113,6 +124,32 @@ def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, 
         progress.add(n)
         if not np.all(np.isfinite(e)) or setup.excess(e) > thr:
             return out, k
+
+
+def _run_all(setup, children, steps_out, thr, prog, workers):
+    """All runs, on ``workers`` threads; interruptible (Ctrl-C) within about a block of work.
+
+    The main thread waits on the futures with a timeout so that it keeps handling signals; on any
+    exception (KeyboardInterrupt included) it sets the cancel flag, which every worker checks between
+    kernel calls, drops the runs not yet started, waits for the running ones to stop and re-raises.
+    """
+    if workers == 1:
+        return [_run_one(setup, seq, steps_out, thr, prog) for seq in children]
+    cancel = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = [pool.submit(_run_one, setup, seq, steps_out, thr, prog, cancel) for seq in children]
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            for f in done:
+                f.result()                       # re-raise a worker's exception here
+        return [f.result() for f in futures]
+    except BaseException:
+        cancel.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian",
@@ -147,14 +184,7 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     children = base.spawn(runs)
     prog = Progress(runs * int(steps_out[-1]), enabled=progress)
 
-    def job(i):
-        return _run_one(setup, children[i], steps_out, thr, prog)
-
-    if workers == 1 or runs == 1:
-        results = [job(i) for i in range(runs)]
-    else:
-        with ThreadPoolExecutor(max_workers=min(workers, runs)) as pool:
-            results = list(pool.map(job, range(runs)))
+    results = _run_all(setup, children, steps_out, thr, prog, min(workers, runs))
     prog.close()
     P = np.array([r[0] for r in results])                      # runs × times, eᵀKe
     div_steps = [r[1] for r in results if r[1] >= 0]
