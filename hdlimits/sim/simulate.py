@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor, wait, FIRST_EXCEPTION
 
 import numpy as np
@@ -126,6 +127,31 @@ def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, 
             return out, k
 
 
+#: a requested time counts as moved when it is farther than this (relative to max(1, t)) from step/d
+_T_MOVED = 1e-9
+
+
+def _grid(t: np.ndarray, d: int):
+    """Steps ``round(t·d)``, the reported times and the requested times (None when none was moved).
+
+    The simulator can only stop after whole steps, so a time off the grid ``k/d`` is simulated at the
+    nearest step (``numpy.round``, ties to even, as ``predict_risk(method="recursion")``). Those times
+    are reported as ``step/d`` — the times actually simulated — with one warning naming how many were
+    moved and the largest shift; the requested times then go to ``info["requested_t"]``.
+    """
+    steps = np.round(t * d).astype(np.int64)
+    t_sim = steps / d
+    shift = np.abs(t_sim - t)
+    moved = shift > _T_MOVED * np.maximum(1.0, t)
+    if not moved.any():
+        return steps, t, None
+    warnings.warn(f"simulate: {int(moved.sum())} of {t.size} times are not multiples of 1/d = {1 / d:g}; "
+                  f"they are reported at the simulated times round(t·d)/d (largest shift "
+                  f"{float(shift.max()):g}; the requested times are in info['requested_t'])",
+                  UserWarning, stacklevel=3)
+    return steps, np.where(moved, t_sim, t), t.copy()
+
+
 def _run_all(setup, children, steps_out, thr, prog, workers):
     """All runs, on ``workers`` threads; interruptible (Ctrl-C) within about a block of work.
 
@@ -159,7 +185,9 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     Parameters
     ----------
     problem, optimizer : the same objects :func:`hdlimits.predict_risk` takes.
-    t : 1-D non-decreasing record times; the risk is recorded after step ``round(t·d)``.
+    t : 1-D non-decreasing record times; the risk is recorded after step ``round(t·d)``. Times off the
+        grid ``k/d`` are reported at ``round(t·d)/d`` with a warning, and the requested times are
+        kept in ``info["requested_t"]``.
     runs : number of independent runs (≥ 1; the standard error needs ≥ 2).
     seed : int or ``SeedSequence`` — the same seed gives the same result on any worker count.
     data : ``"gaussian"`` (x ~ N(0, K)) or ``"rademacher"`` (x = K^{1/2}ξ, ξ_j = ±1).
@@ -176,7 +204,7 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
         raise ValueError(f"data must be one of {sorted(_DATA)}, got {data!r}")
     workers = v.integer("workers", workers if workers is not None else (os.cpu_count() or 1), low=1)
     setup = _Setup(problem, optimizer, data)
-    steps_out = np.round(t * problem.d).astype(np.int64)
+    steps_out, t, requested = _grid(t, problem.d)
     m2 = problem.noise_second_moment
     P0 = 2.0 * problem.initial_excess_risk
     thr = divergence_threshold(P0, m2)
@@ -186,6 +214,9 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
 
     results = _run_all(setup, children, steps_out, thr, prog, min(workers, runs))
     prog.close()
+    info = {"steps": int(steps_out[-1])}
+    if requested is not None:
+        info["requested_t"] = requested
     P = np.array([r[0] for r in results])                      # runs × times, eᵀKe
     div_steps = [r[1] for r in results if r[1] >= 0]
     excess_runs = 0.5 * P
@@ -208,7 +239,7 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     else:
         status = Status.ok()
     return SimulationResult(t=t, risk=risk, excess_risk=excess, status=status, problem=problem,
-                            optimizer=optimizer, method="simulation", info={"steps": int(steps_out[-1])},
+                            optimizer=optimizer, method="simulation", info=info,
                             risk_runs=risk_runs, excess_risk_runs=excess_runs, risk_stderr=rk_se,
                             excess_risk_stderr=ex_se, runs=runs, seed=seed if not isinstance(
                                 seed, np.random.SeedSequence) else seed.entropy, data=data,

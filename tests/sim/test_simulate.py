@@ -84,3 +84,24 @@ def test_bad_inputs(kwargs, word):
     args.update(kwargs)
     with pytest.raises(ValueError, match=word):
         hd.simulate(prob, hd.SGD(1.0), **args)
+
+
+def test_off_grid_times_are_reported_where_simulated():
+    """t = 0.005 at d = 100 is step round(0.5) = 0: the value is e_0's, so its time must read 0."""
+    prob = hd.Problem.isotropic(100, noise=hd.noise.gaussian(0.5), seed=0)
+    with pytest.warns(UserWarning, match=r"2 of 3 times .*largest shift 0\.005"):
+        sim = hd.simulate(prob, hd.SGD(0.5), [0.0, 0.005, 0.237], runs=2, seed=0)
+    assert np.array_equal(sim.t, [0.0, 0.0, 0.24])
+    assert sim.risk[1] == sim.risk[0] == pytest.approx(0.5 * (1.0 + 0.25))
+    assert np.array_equal(sim.info["requested_t"], [0.0, 0.005, 0.237])
+
+
+def test_on_grid_times_are_kept_without_warning():
+    import warnings
+    prob = hd.Problem.isotropic(100, seed=0)
+    t = np.linspace(0, 1, 7) * 0.3            # multiples of 1/100 up to float rounding
+    t = np.round(t * 100) / 100 * (1 + 1e-15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sim = hd.simulate(prob, hd.SGD(0.5), t, runs=2, seed=0)
+    assert np.array_equal(sim.t, t) and "requested_t" not in sim.info
