@@ -6,8 +6,9 @@ Rademacher ``x = K^{1/2}ξ``; labels get noise from the problem's law. The risk 
 from the iterate, ``R = ½(eᵀKe + E ε²)``.
 
 Reproducibility: one ``SeedSequence(seed)`` is spawned into one child per run, and each child into a data
-stream (xoshiro256**, :mod:`hdlimits.sim.rng`) and a noise stream (``numpy.random.Generator``). A run
-depends only on its child, so the result is the same whatever the number of worker threads.
+stream (xoshiro256**, :mod:`hdlimits.sim.rng`) and a noise stream (``numpy.random.Generator``, drawn in fixed-size chunks).
+A run depends only on its child, so the result is the same whatever the number of worker threads and
+whatever the output grid.
 """
 from __future__ import annotations
 
@@ -67,6 +68,34 @@ class _Setup:
         return float(self.problem.excess_of(e))
 
 
+class _NoiseStream:
+    """The label noise of one run, drawn from ``law`` in fixed chunks of ``chunk`` values.
+
+    The kernel blocks of a run are cut where the output grid asks for a value, so drawing
+    ``law.sample(rng, block)`` per block would make the noise depend on the grid whenever a sampler
+    is not sequential in its draws (e.g. a mixture draws all its components, then all its normals).
+    Serving slices of fixed-size draws makes the k-th noise value of a run the same on every grid.
+    """
+
+    def __init__(self, law, rng: np.random.Generator, chunk: int = 1 << 14):
+        self.law, self.rng, self.chunk = law, rng, chunk
+        self.buf = np.empty(0)
+        self.pos = 0
+
+    def take(self, n: int) -> np.ndarray:
+        out = np.empty(n)
+        filled = 0
+        while filled < n:
+            if self.pos == self.buf.size:
+                self.buf = np.ascontiguousarray(self.law.sample(self.rng, self.chunk), dtype=np.float64)
+                self.pos = 0
+            m = min(n - filled, self.buf.size - self.pos)
+            out[filled:filled + m] = self.buf[self.pos:self.pos + m]
+            filled += m
+            self.pos += m
+        return out
+
+
 class _Cancelled(Exception):
     """A run stopped because the simulation was interrupted (raised in a worker thread)."""
 
@@ -81,7 +110,7 @@ def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, 
     d, B = setup.d, setup.batch
     data_seq, noise_seq = seq.spawn(2)
     state = seed_state(data_seq)
-    nrng = np.random.default_rng(noise_seq)
+    noise = _NoiseStream(setup.noise, np.random.default_rng(noise_seq))
     e = np.array(setup.problem.initial_error, dtype=np.float64)
     out = np.full(steps_out.size, np.inf)
     # residual slots for the batch, then the rule's per-run state (zero at the start of a run,
@@ -108,7 +137,7 @@ def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, 
         lrs = lr_values(setup.lr, tk)
         aux = (np.zeros(n) if setup.rule.aux is None
                else np.ascontiguousarray(setup.rule.aux(tk), dtype=np.float64))
-        eps = np.ascontiguousarray(setup.noise.sample(nrng, n * B), dtype=np.float64)
+        eps = noise.take(n * B)
         if setup.dense:
             Z = np.empty((n * B, d))
             if setup.data_kind == kernels.GAUSSIAN:

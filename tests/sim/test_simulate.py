@@ -105,3 +105,26 @@ def test_on_grid_times_are_kept_without_warning():
         warnings.simplefilter("error")
         sim = hd.simulate(prob, hd.SGD(0.5), t, runs=2, seed=0)
     assert np.array_equal(sim.t, t) and "requested_t" not in sim.info
+
+
+@pytest.mark.parametrize("law", [
+    hd.noise.gaussian(0.3), hd.noise.rademacher(0.3), hd.noise.student_t(3.0, 0.3),
+    hd.noise.laplace(0.2), hd.noise.uniform(0.5), hd.noise.none(),
+    hd.noise.gaussian_mixture([0.9, 0.1], [0.0, 0.5], [0.1, 2.0]),
+], ids=lambda law: law.name)
+def test_same_seed_same_values_on_any_output_grid(law):
+    """The noise stream does not depend on how the output grid cuts the run into blocks."""
+    prob = hd.Problem.isotropic(50, noise=law, seed=0)
+    opt = hd.SGD(0.5)
+    a = hd.simulate(prob, opt, [0.0, 1.5, 3.0], runs=2, seed=3, workers=1)
+    b = hd.simulate(prob, opt, np.arange(0, 151) / 50, runs=2, seed=3, workers=1)
+    assert np.array_equal(a.risk_runs, b.risk_runs[:, [0, 75, 150]])
+
+
+def test_noise_stream_is_independent_of_the_block_sizes_across_chunks():
+    from hdlimits.sim.simulate import _NoiseStream
+    law = hd.noise.gaussian_mixture([0.5, 0.5], [-1.0, 1.0], [0.1, 0.2])
+    whole = _NoiseStream(law, np.random.default_rng(5), chunk=7).take(40)
+    parts = _NoiseStream(law, np.random.default_rng(5), chunk=7)
+    pieces = np.concatenate([parts.take(n) for n in (1, 6, 9, 0, 13, 11)])
+    assert np.array_equal(whole, pieces) and np.unique(whole).size == 40
