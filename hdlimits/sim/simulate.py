@@ -152,7 +152,8 @@ def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, 
                               setup.data_kind, xbuf, rbuf, setup.params)
         k += n
         progress.add(n)
-        if not np.all(np.isfinite(e)) or setup.excess(e) > thr:
+        ex = setup.excess(e) if np.all(np.isfinite(e)) else np.inf
+        if not ex <= thr or not np.isfinite(ex):      # eᵀKe may overflow while e is still finite
             return out, k
 
 
@@ -179,6 +180,20 @@ def _grid(t: np.ndarray, d: int):
                   f"{float(shift.max()):g}; the requested times are in info['requested_t'])",
                   UserWarning, stacklevel=3)
     return steps, np.where(moved, t_sim, t), t.copy()
+
+
+def _flag_nonfinite(results, steps_out):
+    """A run with a non-finite recorded eᵀKe counts as diverged (at the first such step) even if
+    the divergence test missed it, so that a result never reads "ok" with inf or nan values."""
+    out = []
+    for vals, k in results:
+        bad = ~np.isfinite(vals)
+        if k < 0 and bad.any():
+            k = int(steps_out[np.argmax(bad)])
+            vals = vals.copy()
+            vals[np.argmax(bad):] = np.inf
+        out.append((vals, k))
+    return out
 
 
 def _run_all(setup, children, steps_out, thr, prog, workers):
@@ -241,7 +256,8 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     children = base.spawn(runs)
     prog = Progress(runs * int(steps_out[-1]), enabled=progress)
 
-    results = _run_all(setup, children, steps_out, thr, prog, min(workers, runs))
+    results = _flag_nonfinite(_run_all(setup, children, steps_out, thr, prog, min(workers, runs)),
+                              steps_out)
     prog.close()
     info = {"steps": int(steps_out[-1])}
     if requested is not None:

@@ -128,3 +128,12 @@ def test_noise_stream_is_independent_of_the_block_sizes_across_chunks():
     parts = _NoiseStream(law, np.random.default_rng(5), chunk=7)
     pieces = np.concatenate([parts.take(n) for n in (1, 6, 9, 0, 13, 11)])
     assert np.array_equal(whole, pieces) and np.unique(whole).size == 40
+
+
+def test_overflowing_risk_is_a_divergence_not_ok():
+    """eᵀKe overflows to inf while e is still finite (e_0 ≈ 1e153): the runs count as diverged."""
+    prob = hd.Problem.from_spectrum([1.0, 1.0], [1e153, 1e153])
+    sim = hd.simulate(prob, hd.SGD(8.0), [0.0, 1.0, 2.0, 5.0], runs=2, seed=0)
+    assert np.isinf(sim.excess_risk_runs).any()
+    assert sim.status != "ok" and sim.diverged_runs == 2
+    assert sim.status.t_event == 1.0          # the second run overflows at step 2 = t 1

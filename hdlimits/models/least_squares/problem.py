@@ -37,6 +37,13 @@ class Problem:
     basis: np.ndarray | None = None
     label: str = field(default="problem")
 
+    def __post_init__(self):
+        with np.errstate(over="ignore", invalid="ignore"):
+            p0 = float(self.excess_of(np.asarray(self.initial_error, dtype=np.float64)))
+        if not np.isfinite(p0):
+            raise ValueError(f"initial_error is too large: e_0ᵀKe_0 = {p0!r} is not a finite float "
+                             "(range: eᵀKe must be below about 1e308)")
+
     # -------------------------------------------------------------------- factories
     @classmethod
     def from_spectrum(cls, eigenvalues, initial_error, noise=None, basis=None, label=None):

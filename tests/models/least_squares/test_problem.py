@@ -62,6 +62,8 @@ def test_isotropic():
     (lambda: hd.Problem.power_law(d=10, alpha=-1, beta=1), "alpha"),
     (lambda: hd.Problem.power_law(d=10, alpha=1, beta=1, initial_size=-1), "initial_size"),
     (lambda: hd.Problem.isotropic(2.5), "d"),
+    (lambda: hd.Problem.from_spectrum([1.0, 1.0], [1e200, 1.0]), "initial_error"),
+    (lambda: hd.Problem.from_covariance([[2.0, 1.0], [1.0, 2.0]], [1e160, 1e160]), "initial_error"),
 ])
 def test_bad_inputs_name_parameter(call, word):
     with pytest.raises(ValueError, match=word):
