@@ -49,6 +49,29 @@ def integer(name: str, value, *, low: int = 1, high: int | None = None) -> int:
     return v
 
 
+def seed(name: str, value) -> np.random.SeedSequence:
+    """A ``numpy.random.SeedSequence`` from a user seed.
+
+    Accepted: ``None`` (fresh OS entropy; its ``.entropy`` int is what a result records, so the run
+    can be repeated), a non-negative integer, or a ``SeedSequence`` (used as is). A
+    ``numpy.random.Generator`` is refused: its state cannot be recorded as a seed, and drawing a seed
+    from it would change it behind the caller's back — pass an int or a SeedSequence instead.
+    """
+    if value is None:
+        return np.random.SeedSequence()
+    if isinstance(value, np.random.SeedSequence):
+        return value
+    if isinstance(value, (np.random.Generator, np.random.BitGenerator, np.random.RandomState)):
+        raise ValueError(f"{name} must be None, an integer ≥ 0 or a numpy.random.SeedSequence, got a "
+                         f"{type(value).__name__}; pass an int (or a SeedSequence) so the result "
+                         "can record and repeat it")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 0:
+        shown = repr(float(value)) if isinstance(value, (float, np.floating)) else repr(value)
+        raise ValueError(f"{name} must be None, an integer ≥ 0 or a numpy.random.SeedSequence, "
+                         f"got {shown}")
+    return np.random.SeedSequence(int(value))
+
+
 def vector(name: str, value, *, size: int | None = None, nonnegative: bool = False,
            positive: bool = False) -> np.ndarray:
     """A finite 1-D float64 array (copied), optionally of a given size and sign."""

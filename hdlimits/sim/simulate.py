@@ -233,7 +233,9 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
         grid ``k/d`` are reported at ``round(t·d)/d`` with a warning, and the requested times are
         kept in ``info["requested_t"]``.
     runs : number of independent runs (≥ 1; the standard error needs ≥ 2).
-    seed : int or ``SeedSequence`` — the same seed gives the same result on any worker count.
+    seed : None, an int ≥ 0 or a ``SeedSequence`` — the same seed gives the same result on any worker
+        count; ``None`` draws fresh entropy and ``result.seed`` records it (a ``Generator`` is refused:
+        pass an int).
     data : ``"gaussian"`` (x ~ N(0, K)) or ``"rademacher"`` (x = K^{1/2}ξ, ξ_j = ±1).
     workers : worker threads (default: the number of CPUs).
     progress : show a progress line on stderr once the run has taken a few seconds (default True).
@@ -247,13 +249,16 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     if data not in _DATA:
         raise ValueError(f"data must be one of {sorted(_DATA)}, got {data!r}")
     workers = v.integer("workers", workers if workers is not None else (os.cpu_count() or 1), low=1)
+    base = v.seed("seed", seed)                 # seed=None: fresh entropy, recorded below
     setup = _Setup(problem, optimizer, data)
     steps_out, t, requested = _grid(t, problem.d)
     m2 = problem.noise_second_moment
     P0 = 2.0 * problem.initial_excess_risk
     thr = divergence_threshold(P0, m2)
-    base = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    children = base.spawn(runs)
+    # the children base.spawn(runs) would give on a fresh sequence, without advancing the caller's
+    # SeedSequence (so passing the same one twice repeats the result)
+    children = [np.random.SeedSequence(base.entropy, spawn_key=base.spawn_key + (i,),
+                                       pool_size=base.pool_size) for i in range(runs)]
     prog = Progress(runs * int(steps_out[-1]), enabled=progress)
 
     results = _flag_nonfinite(_run_all(setup, children, steps_out, thr, prog, min(workers, runs)),
@@ -286,6 +291,5 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     return SimulationResult(t=t, risk=risk, excess_risk=excess, status=status, problem=problem,
                             optimizer=optimizer, method="simulation", info=info,
                             risk_runs=risk_runs, excess_risk_runs=excess_runs, risk_stderr=rk_se,
-                            excess_risk_stderr=ex_se, runs=runs, seed=seed if not isinstance(
-                                seed, np.random.SeedSequence) else seed.entropy, data=data,
+                            excess_risk_stderr=ex_se, runs=runs, seed=base.entropy, data=data,
                             diverged_runs=len(div_steps))

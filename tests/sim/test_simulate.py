@@ -137,3 +137,29 @@ def test_overflowing_risk_is_a_divergence_not_ok():
     assert np.isinf(sim.excess_risk_runs).any()
     assert sim.status != "ok" and sim.diverged_runs == 2
     assert sim.status.t_event == 1.0          # the second run overflows at step 2 = t 1
+
+
+@pytest.mark.parametrize("seed", ["abc", 1.5, -1, True, np.random.default_rng(0), [1, 2]],
+                         ids=["str", "float", "negative", "bool", "generator", "list"])
+def test_bad_seed_names_seed(seed):
+    prob = hd.Problem.isotropic(10, seed=0)
+    with pytest.raises(ValueError, match=r"seed must be None, an integer ≥ 0 or a numpy.random.SeedSequence"):
+        hd.simulate(prob, hd.SGD(1.0), [1.0], runs=2, seed=seed)
+
+
+def test_seed_none_records_the_entropy_it_used():
+    prob = hd.Problem.isotropic(20, noise=hd.noise.gaussian(0.3), seed=0)
+    a = hd.simulate(prob, hd.SGD(0.5), [0.0, 1.0], runs=2, seed=None)
+    assert isinstance(a.seed, int) and a.seed > 0
+    b = hd.simulate(prob, hd.SGD(0.5), [0.0, 1.0], runs=2, seed=a.seed)
+    assert np.array_equal(a.risk_runs, b.risk_runs)
+
+
+def test_seed_sequence_is_not_advanced_by_simulate():
+    prob = hd.Problem.isotropic(20, noise=hd.noise.gaussian(0.3), seed=0)
+    seq = np.random.SeedSequence(12)
+    a = hd.simulate(prob, hd.SGD(0.5), [0.0, 1.0], runs=2, seed=seq)
+    b = hd.simulate(prob, hd.SGD(0.5), [0.0, 1.0], runs=2, seed=seq)
+    c = hd.simulate(prob, hd.SGD(0.5), [0.0, 1.0], runs=2, seed=12)
+    assert np.array_equal(a.risk_runs, b.risk_runs) and np.array_equal(a.risk_runs, c.risk_runs)
+    assert a.seed == 12

@@ -7,6 +7,7 @@ equations and the simulator.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -29,6 +30,7 @@ class Problem:
     noise : NoiseLaw.
     basis : (d, d) orthogonal array whose columns are the eigenvectors, or None for ``U = I``.
     label : a short description used in reports.
+    seed : the seed entropy a random factory drew ``e_0`` (and the basis) from, else None.
     """
 
     eigenvalues: np.ndarray
@@ -36,6 +38,8 @@ class Problem:
     noise: noise_mod.NoiseLaw
     basis: np.ndarray | None = None
     label: str = field(default="problem")
+    #: the entropy of the seed a random factory used (``isotropic``, ``power_law``), else None
+    seed: object = None
 
     def __post_init__(self):
         with np.errstate(over="ignore", invalid="ignore"):
@@ -88,12 +92,17 @@ class Problem:
 
     @classmethod
     def isotropic(cls, d, noise=None, initial_size=1.0, seed=0, label=None):
-        """K = I; ``e_0`` a uniformly random direction with ``‖e_0‖² = initial_size``."""
+        """K = I; ``e_0`` a uniformly random direction with ``‖e_0‖² = initial_size``.
+
+        ``seed``: None (fresh entropy, kept in ``.seed``), an int ≥ 0 or a ``SeedSequence``.
+        """
         d = v.integer("d", d, low=1)
         size = v.nonnegative("initial_size", initial_size)
-        z = np.random.default_rng(seed).standard_normal(d)
+        seq = v.seed("seed", seed)
+        z = np.random.default_rng(seq).standard_normal(d)
         e0 = z * np.sqrt(size / np.dot(z, z))
-        return cls.from_spectrum(np.ones(d), e0, noise, None, label or f"isotropic(d={d})")
+        prob = cls.from_spectrum(np.ones(d), e0, noise, None, label or f"isotropic(d={d})")
+        return dataclasses.replace(prob, seed=seq.entropy)
 
     @classmethod
     def power_law(cls, d, alpha, beta, noise=None, initial_size=1.0, seed=0, rotate=False,
@@ -102,7 +111,8 @@ class Problem:
 
         λ_j ∝ j^(−alpha), normalised so that tr K = d; ⟨u_j, e_0⟩² ∝ j^(−beta) with random signs
         (from ``seed``), normalised so that ‖K^{1/2} e_0‖² = initial_size. ``rotate=True`` puts the
-        eigenvectors in a Haar-random basis (from ``seed``), giving a dense K.
+        eigenvectors in a Haar-random basis (from ``seed``), giving a dense K. ``seed``: None (fresh
+        entropy, kept in ``.seed``), an int ≥ 0 or a ``SeedSequence``.
         """
         d = v.integer("d", d, low=1)
         alpha = v.real("alpha", alpha, low=0.0)
@@ -113,7 +123,8 @@ class Problem:
         lam *= d / lam.sum()
         proj2 = j ** (-beta)
         proj2 *= size / np.dot(lam, proj2)
-        rng = np.random.default_rng(seed)
+        seq = v.seed("seed", seed)
+        rng = np.random.default_rng(seq)
         coords = np.sqrt(proj2) * rng.choice([-1.0, 1.0], size=d)
         basis = None
         if rotate:
@@ -122,8 +133,9 @@ class Problem:
             e0 = basis @ coords
         else:
             e0 = coords
-        return cls.from_spectrum(lam, e0, noise, basis,
+        prob = cls.from_spectrum(lam, e0, noise, basis,
                                  label or f"power_law(d={d}, alpha={alpha:g}, beta={beta:g})")
+        return dataclasses.replace(prob, seed=seq.entropy)
 
     # -------------------------------------------------------------------- derived quantities
     @property
@@ -183,7 +195,7 @@ class Problem:
         return {"label": self.label, "d": self.d, "trace_K": self.trace,
                 "lambda_max": float(lam.max()), "lambda_min": float(lam.min()),
                 "diagonal": self.is_diagonal, "noise": self.noise.spec(),
-                "initial_excess_risk": self.initial_excess_risk}
+                "initial_excess_risk": self.initial_excess_risk, "seed": self.seed}
 
     def __repr__(self):
         return f"Problem({self.label}, noise={self.noise.spec()})"
