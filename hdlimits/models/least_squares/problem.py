@@ -8,6 +8,7 @@ equations and the simulator.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -83,10 +84,22 @@ class Problem:
 
     @classmethod
     def from_samples(cls, X, initial_error, noise=None, label=None):
-        """From data samples (rows of X): K = XᵀX / n (uncentred second moment)."""
+        """From data samples (rows of X): K = XᵀX / n (uncentred second moment).
+
+        Warns (``UserWarning``) when K is rank-deficient, e.g. with fewer samples n than features d:
+        the directions X does not span then have λ = 0 and are never learned.
+        """
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[0] < 1:
             raise ValueError(f"X must be a 2-D array of samples × features, got shape {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X must contain only finite values")
+        n, d = X.shape
+        rank = int(np.linalg.matrix_rank(X))
+        if rank < d:
+            warnings.warn(f"from_samples: K = XᵀX/n from n = {n} samples in d = {d} dimensions has rank "
+                          f"{rank} < d; {d - rank} eigenvalues are 0" + (" (use n ≥ d samples)" if n < d else ""),
+                          UserWarning, stacklevel=2)
         return cls.from_covariance(X.T @ X / X.shape[0], initial_error, noise,
                                    label or f"samples(n={X.shape[0]}, d={X.shape[1]})")
 

@@ -88,3 +88,14 @@ def test_seed_none_is_recorded_and_repeatable():
     assert hd.Problem.isotropic(8, seed=3).seed == 3
     assert np.array_equal(hd.Problem.isotropic(8, seed=np.random.SeedSequence(3)).initial_error,
                           hd.Problem.isotropic(8, seed=3).initial_error)
+
+
+def test_from_samples_warns_when_k_is_rank_deficient():
+    X = np.random.default_rng(0).standard_normal((5, 10))
+    with pytest.warns(UserWarning, match=r"n = 5 samples in d = 10 dimensions has rank 5"):
+        prob = hd.Problem.from_samples(X, np.ones(10))
+    assert np.sum(prob.eigenvalues > 1e-12) == 5
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hd.Problem.from_samples(np.random.default_rng(0).standard_normal((30, 10)), np.ones(10))
