@@ -149,7 +149,8 @@ def as_schedule(lr, t_max: float | None = None) -> Schedule:
         return lr
     if callable(lr):
         if t_max is None:
-            raise ValueError("t_max is needed to tabulate a callable learning rate")
+            raise ValueError("a callable learning rate is tabulated on [0, t_max] for the limiting "
+                             "equations: t_max (the last time, > 0) is needed")
         return Tabulated(lr, max(float(t_max), 1e-12))
     return constant(lr)
 
