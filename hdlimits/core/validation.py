@@ -10,17 +10,29 @@ import math
 import numpy as np
 
 
+def _bound(x) -> str:
+    return f"{float(x):g}"
+
+
+def range_text(low=None, high=None, low_open=False, high_open=False) -> str:
+    """The interval ``[low, high]`` as text, open at an infinite end (inf itself is never accepted):
+    ``range_text(0, low_open=True)`` is ``"(0, inf)"``."""
+    lo = "(-inf" if low is None else ("(" if low_open else "[") + _bound(low)
+    hi = "inf)" if high is None else _bound(high) + (")" if high_open else "]")
+    return f"{lo}, {hi}"
+
+
 def real(name: str, value, *, low=None, high=None, low_open=False, high_open=False) -> float:
     """Return ``value`` as a finite float, checking ``low ≤ value ≤ high`` (or strict when open)."""
+    rng = range_text(low, high, low_open, high_open)
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a real number in {rng}, got {value!r}")
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+        raise ValueError(f"{name} must be a real number in {rng}, got {_shown(value)}") from None
     if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    lo_s = "(" if low_open else "["
-    hi_s = ")" if high_open else "]"
-    rng = f"{lo_s}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi_s}"
+        raise ValueError(f"{name} must be finite, in {rng}, got {x!r}")
     if low is not None and (x < low or (low_open and x == low)):
         raise ValueError(f"{name} must lie in {rng}, got {x!r}")
     if high is not None and (x > high or (high_open and x == high)):
@@ -41,12 +53,45 @@ def integer(name: str, value, *, low: int = 1, high: int | None = None) -> int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
-            raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
+            raise ValueError(f"{name} must be an integer ≥ {low}, got {_shown(value)}")
     v = int(value)
     if v < low or (high is not None and v > high):
         hi = "" if high is None else f" and ≤ {high}"
         raise ValueError(f"{name} must be an integer ≥ {low}{hi}, got {v}")
     return v
+
+
+def _shown(value) -> str:
+    """A value for an error message: plain numbers (1.5, not np.float64(1.5)), short reprs otherwise."""
+    if isinstance(value, (bool, np.bool_)):
+        return repr(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return repr(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    r = repr(value)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def problem(name: str, value):
+    """``value`` if it is a :class:`hdlimits.Problem`, else ValueError naming ``name``."""
+    from hdlimits.models.least_squares.problem import Problem
+    if not isinstance(value, Problem):
+        raise ValueError(f"{name} must be a hdlimits.Problem (e.g. Problem.power_law(d=500, alpha=1, "
+                         f"beta=1)), got {type(value).__name__} {_shown(value)}")
+    return value
+
+
+def optimizer(name: str, value, method: str = "limit"):
+    """``value`` if it is an optimizer object with ``method`` (``limit`` for the limiting equations,
+    ``sim_rule`` for the simulator), else ValueError naming ``name``."""
+    if not callable(getattr(value, method, None)):
+        what = ("limiting equations" if method == "limit" else "simulator")
+        has = "" if not (callable(getattr(value, "limit", None)) or callable(getattr(value, "sim_rule", None))) \
+            else f" ({type(value).__name__} has no {method}() for the {what})"
+        raise ValueError(f"{name} must be an optimizer object such as hdlimits.SGD(lr=1.0) (one with a "
+                         f"{method}(problem) method), got {type(value).__name__} {_shown(value)}{has}")
+    return value
 
 
 def seed(name: str, value) -> np.random.SeedSequence:
@@ -88,9 +133,9 @@ def vector(name: str, value, *, size: int | None = None, nonnegative: bool = Fal
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must contain only finite values")
     if positive and np.any(a <= 0):
-        raise ValueError(f"{name} must be > 0 entrywise (range (0, inf)), min is {a.min()!r}")
+        raise ValueError(f"{name} must be > 0 entrywise (range (0, inf)), min is {float(a.min()):g}")
     if nonnegative and np.any(a < 0):
-        raise ValueError(f"{name} must be ≥ 0 entrywise (range [0, inf)), min is {a.min()!r}")
+        raise ValueError(f"{name} must be ≥ 0 entrywise (range [0, inf)), min is {float(a.min()):g}")
     a.setflags(write=False)
     return a
 

@@ -244,6 +244,8 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     counted as diverged; its values from then on are ``inf`` and ``status`` says when the first run
     diverged.
     """
+    v.problem("problem", problem)
+    v.optimizer("optimizer", optimizer, "sim_rule")
     t = check_times(t)
     runs = v.integer("runs", runs, low=1)
     if data not in _DATA:
