@@ -87,8 +87,8 @@ def optimizer(name: str, value, method: str = "limit"):
     ``sim_rule`` for the simulator), else ValueError naming ``name``."""
     if not callable(getattr(value, method, None)):
         what = ("limiting equations" if method == "limit" else "simulator")
-        has = "" if not (callable(getattr(value, "limit", None)) or callable(getattr(value, "sim_rule", None))) \
-            else f" ({type(value).__name__} has no {method}() for the {what})"
+        is_opt = any(callable(getattr(value, m, None)) for m in ("limit", "sim_rule"))
+        has = f" ({type(value).__name__} has no {method}() for the {what})" if is_opt else ""
         raise ValueError(f"{name} must be an optimizer object such as hdlimits.SGD(lr=1.0) (one with a "
                          f"{method}(problem) method), got {type(value).__name__} {_shown(value)}{has}")
     return value

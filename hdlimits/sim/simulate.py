@@ -6,9 +6,13 @@ Rademacher ``x = K^{1/2}ξ``; labels get noise from the problem's law. The risk 
 from the iterate, ``R = ½(eᵀKe + E ε²)``.
 
 Reproducibility: one ``SeedSequence(seed)`` is spawned into one child per run, and each child into a data
-stream (xoshiro256**, :mod:`hdlimits.sim.rng`) and a noise stream (``numpy.random.Generator``, drawn in fixed-size chunks).
-A run depends only on its child, so the result is the same whatever the number of worker threads and
-whatever the output grid.
+stream (xoshiro256**, :mod:`hdlimits.sim.rng`) and a noise stream (``numpy.random.Generator``, drawn in
+fixed-size chunks). A run depends only on its child, so the result is the same whatever the number of
+worker threads and whatever the output grid. ``seed=None`` draws fresh entropy, which the result records
+in ``result.seed``.
+
+Interruption: Ctrl-C (KeyboardInterrupt) stops a simulation on any number of worker threads within about
+one block of work; the workers check a cancel flag between kernel calls.
 """
 from __future__ import annotations
 

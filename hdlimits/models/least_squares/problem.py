@@ -97,9 +97,9 @@ class Problem:
         n, d = X.shape
         rank = int(np.linalg.matrix_rank(X))
         if rank < d:
+            hint = " (use n ≥ d samples)" if n < d else ""
             warnings.warn(f"from_samples: K = XᵀX/n from n = {n} samples in d = {d} dimensions has rank "
-                          f"{rank} < d; {d - rank} eigenvalues are 0" + (" (use n ≥ d samples)" if n < d else ""),
-                          UserWarning, stacklevel=2)
+                          f"{rank} < d; {d - rank} eigenvalues are 0{hint}", UserWarning, stacklevel=2)
         return cls.from_covariance(X.T @ X / X.shape[0], initial_error, noise,
                                    label or f"samples(n={X.shape[0]}, d={X.shape[1]})")
 
