@@ -6,12 +6,13 @@ import time
 import numpy as np
 
 from hdlimits.core import schedules as sch
+from hdlimits.core import validation as v
 from hdlimits.solvers import integrate as integ
 
 from hdlimits.solvers.specialize import integrator_for, recursion_for
 from hdlimits.core.results import RiskCurve
 from hdlimits.core.status import Status, check_growth
-from hdlimits.reductions import reduce
+from hdlimits.reductions import check_pair, reduce
 
 __all__ = ["predict_risk", "check_times", "DIVERGENCE_FACTOR"]
 
@@ -20,7 +21,11 @@ DIVERGENCE_FACTOR = 1e10
 
 
 def check_times(t) -> np.ndarray:
-    t = np.array(t, dtype=np.float64, ndmin=1)
+    try:
+        t = np.array(t, dtype=np.float64, ndmin=1)
+    except (TypeError, ValueError):
+        raise ValueError(f"t must be a non-empty 1-D array of times in [0, inf), got {type(t).__name__}") \
+            from None
     if t.ndim != 1 or t.size == 0:
         raise ValueError("t must be a non-empty 1-D array of times")
     if not np.all(np.isfinite(t)) or np.any(t < 0):
@@ -75,14 +80,13 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
     with code ``diverged`` and its time ``t_event``) and the
     curves hold ``inf`` from then on.
     """
+    check_pair(problem, optimizer)
     t = check_times(t)
     if method not in ("ode", "recursion"):
         raise ValueError(f"method must be 'ode' or 'recursion', got {method!r}")
-    rtol = float(rtol)
-    if fixed_step is not None and not (float(fixed_step) > 0):
-        raise ValueError(f"fixed_step must be > 0 (range (0, inf)), got {fixed_step!r}")
-    if not (1e-14 <= rtol <= 1e-1):
-        raise ValueError(f"rtol must lie in [1e-14, 0.1], got {rtol}")
+    rtol = v.real("rtol", rtol, low=1e-14, high=0.1)
+    if fixed_step is not None:
+        fixed_step = v.real("fixed_step", fixed_step, low=0.0, low_open=True)
     system = reduce(problem, optimizer, t_max=float(t[-1]))
     n = system.n_modes
     if store_modes is None:

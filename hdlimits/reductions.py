@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from hdlimits.core.errors import LimitNotAvailable
 
-__all__ = ["register_limit", "register_sim_rule", "reduce", "sim_rule", "has_limit", "LimitNotAvailable"]
+__all__ = ["register_limit", "register_sim_rule", "reduce", "sim_rule", "has_limit", "check_pair",
+           "LimitNotAvailable"]
 
 _LIMITS: dict = {}
 _SIM_RULES: dict = {}
@@ -44,12 +45,15 @@ def _lookup(table, problem, optimizer):
     return None
 
 
-def _check_pair(problem, optimizer):
+def check_pair(problem, optimizer) -> None:
+    """ValueError naming ``problem`` or ``optimizer`` when either is not an object of a registered
+    problem type or an :class:`~hdlimits.optimizers.base.Optimizer`."""
     from hdlimits.optimizers.base import Optimizer
     known = tuple({pt for pt, _ in (*_LIMITS, *_SIM_RULES)})
     if not isinstance(problem, known):
-        raise ValueError(f"problem must be a problem object such as hdlimits.Problem, got "
-                         f"{type(problem).__name__} {_short(problem)}")
+        raise ValueError(f"problem must be a hdlimits.Problem (e.g. Problem.power_law(d=500, alpha=1, "
+                         f"beta=1)) or another registered problem type, got {type(problem).__name__} "
+                         f"{_short(problem)}")
     if not isinstance(optimizer, Optimizer):
         raise ValueError(f"optimizer must be an optimizer object such as hdlimits.SGD(lr=0.5), got "
                          f"{type(optimizer).__name__} {_short(optimizer)}")
@@ -76,7 +80,7 @@ def reduce(problem, optimizer, t_max: float | None = None):
     :class:`LimitNotAvailable` when no limit is registered for the pair, or when the registered one does
     not cover this setting; ``ValueError`` for objects that are not problems or optimizers.
     """
-    _check_pair(problem, optimizer)
+    check_pair(problem, optimizer)
     fn = _lookup(_LIMITS, problem, optimizer)
     if fn is None:
         raise LimitNotAvailable(
@@ -88,7 +92,7 @@ def reduce(problem, optimizer, t_max: float | None = None):
 
 def sim_rule(problem, optimizer):
     """The simulator rule (:class:`~hdlimits.sim.rules.SimRule`) of ``optimizer`` on ``problem``."""
-    _check_pair(problem, optimizer)
+    check_pair(problem, optimizer)
     fn = _lookup(_SIM_RULES, problem, optimizer)
     if fn is None:
         raise ValueError(f"the simulator has no rule for {type(optimizer).__name__} on "

@@ -314,7 +314,7 @@ def gaussian_mixture(weights, means, stds) -> NoiseLaw:
     m = v.vector("means", means, size=w.size)
     s = v.vector("stds", stds, size=w.size, nonnegative=True)
     if abs(w.sum() - 1.0) > 1e-9:
-        raise ValueError(f"weights must sum to 1 (range: a probability vector), got sum {w.sum()!r}")
+        raise ValueError(f"weights must sum to 1 (range: a probability vector), got sum {float(w.sum()):g}")
     return GaussianMixture(tuple(map(float, w)), tuple(map(float, m)), tuple(map(float, s)))
 
 
@@ -345,7 +345,11 @@ def parse(spec: str) -> NoiseLaw:
         key, eq, val = item.partition("=")
         if not eq:
             raise ValueError(f"noise parameter {item!r} must be written key=value")
-        vals = [float(x) for x in val.split(";")]
+        try:
+            vals = [float(x) for x in val.split(";")]
+        except ValueError:
+            raise ValueError(f"noise parameter {key.strip()!r} must be a number (or ;-separated numbers), "
+                             f"got {val!r}") from None
         kwargs[key.strip()] = vals if len(vals) > 1 or name == "gaussian_mixture" else vals[0]
     try:
         return _FACTORIES[name](**kwargs)

@@ -153,7 +153,8 @@ def as_schedule(lr, t_max: float | None = None, name: str = "lr", positive: bool
         return lr
     if callable(lr):
         if t_max is None:
-            raise ValueError(f"the horizon t_max is needed to tabulate a callable {name}")
+            raise ValueError(f"a callable {name} is tabulated on [0, t_max] for the limiting equations: "
+                             "t_max (the last time, > 0) is needed")
         return Tabulated(lr, max(float(t_max), 1e-12), name=name, positive=positive)
     return constant(lr)
 

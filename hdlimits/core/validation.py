@@ -10,17 +10,29 @@ import math
 import numpy as np
 
 
+def _bound(x) -> str:
+    return f"{float(x):g}"
+
+
+def range_text(low=None, high=None, low_open=False, high_open=False) -> str:
+    """The interval ``[low, high]`` as text, open at an infinite end (inf itself is never accepted):
+    ``range_text(0, low_open=True)`` is ``"(0, inf)"``."""
+    lo = "(-inf" if low is None else ("(" if low_open else "[") + _bound(low)
+    hi = "inf)" if high is None else _bound(high) + (")" if high_open else "]")
+    return f"{lo}, {hi}"
+
+
 def real(name: str, value, *, low=None, high=None, low_open=False, high_open=False) -> float:
     """Return ``value`` as a finite float, checking ``low ≤ value ≤ high`` (or strict when open)."""
+    rng = range_text(low, high, low_open, high_open)
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a real number in {rng}, got {value!r}")
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+        raise ValueError(f"{name} must be a real number in {rng}, got {_shown(value)}") from None
     if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    lo_s = "(" if low_open else "["
-    hi_s = ")" if high_open else "]"
-    rng = f"{lo_s}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi_s}"
+        raise ValueError(f"{name} must be finite, in {rng}, got {x!r}")
     if low is not None and (x < low or (low_open and x == low)):
         raise ValueError(f"{name} must lie in {rng}, got {x!r}")
     if high is not None and (x > high or (high_open and x == high)):
@@ -41,12 +53,47 @@ def integer(name: str, value, *, low: int = 1, high: int | None = None) -> int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
-            raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
+            raise ValueError(f"{name} must be an integer ≥ {low}, got {_shown(value)}")
     v = int(value)
     if v < low or (high is not None and v > high):
         hi = "" if high is None else f" and ≤ {high}"
         raise ValueError(f"{name} must be an integer ≥ {low}{hi}, got {v}")
     return v
+
+
+def _shown(value) -> str:
+    """A value for an error message: plain numbers (1.5, not np.float64(1.5)), short reprs otherwise."""
+    if isinstance(value, (bool, np.bool_)):
+        return repr(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return repr(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    r = repr(value)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def seed(name: str, value) -> np.random.SeedSequence:
+    """A ``numpy.random.SeedSequence`` from a user seed.
+
+    Accepted: ``None`` (fresh OS entropy; its ``.entropy`` int is what a result records, so the run
+    can be repeated), a non-negative integer, or a ``SeedSequence`` (used as is). A
+    ``numpy.random.Generator`` is refused: its state cannot be recorded as a seed, and drawing a seed
+    from it would change it behind the caller's back — pass an int or a SeedSequence instead.
+    """
+    if value is None:
+        return np.random.SeedSequence()
+    if isinstance(value, np.random.SeedSequence):
+        return value
+    if isinstance(value, (np.random.Generator, np.random.BitGenerator, np.random.RandomState)):
+        raise ValueError(f"{name} must be None, an integer ≥ 0 or a numpy.random.SeedSequence, got a "
+                         f"{type(value).__name__}; pass an int (or a SeedSequence) so the result "
+                         "can record and repeat it")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 0:
+        shown = repr(float(value)) if isinstance(value, (float, np.floating)) else repr(value)
+        raise ValueError(f"{name} must be None, an integer ≥ 0 or a numpy.random.SeedSequence, "
+                         f"got {shown}")
+    return np.random.SeedSequence(int(value))
 
 
 def vector(name: str, value, *, size: int | None = None, nonnegative: bool = False,
@@ -65,9 +112,9 @@ def vector(name: str, value, *, size: int | None = None, nonnegative: bool = Fal
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must contain only finite values")
     if positive and np.any(a <= 0):
-        raise ValueError(f"{name} must be > 0 entrywise (range (0, inf)), min is {a.min()!r}")
+        raise ValueError(f"{name} must be > 0 entrywise (range (0, inf)), min is {float(a.min()):g}")
     if nonnegative and np.any(a < 0):
-        raise ValueError(f"{name} must be ≥ 0 entrywise (range [0, inf)), min is {a.min()!r}")
+        raise ValueError(f"{name} must be ≥ 0 entrywise (range [0, inf)), min is {float(a.min()):g}")
     a.setflags(write=False)
     return a
 

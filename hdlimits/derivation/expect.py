@@ -246,11 +246,9 @@ def _legendre_nodes(half_width, panels=64, order=16):
     return W, U
 
 
-def _generic(name, P, noise, cond, cond_eps=None, extra_syms=(), extra_vals=(), symbolic_continuous=True):
-    """Shared driver. ``cond(m, v)``: closed form of the expectation given ε ~ N(m, v) (v = 0: atom).
-
-    ``cond_eps`` (optional) is the conditional value at a fixed ε as an expression in a symbol (for
-    Laplace / uniform closed forms); defaults to ``cond(eps, 0)``.
+def _generic(name, P, noise, cond, extra_syms=(), extra_vals=(), symbolic_continuous=True):
+    """Shared driver. ``cond(m, v)``: closed form of the expectation given ε ~ N(m, v) (v = 0: atom);
+    at a fixed ε (Laplace / uniform laws) the conditional value is ``cond(ε, 0)``.
     """
     kind, data, syms, vals = _structure(noise)
     keep = set(extra_syms)
@@ -369,7 +367,7 @@ def expect_residual(F, r, P, noise, stein=False, extra=None, name=None, check=Tr
 # ------------------------------------------------------------------------------------------------
 # independent numerical reference (scipy adaptive quadrature) and the one-time check
 
-def _numeric_noise(f, noise, P_scale=None):
+def _numeric_noise(f, noise):
     """``E_ε[f(ε)]`` by adaptive quadrature (or exact sums for atoms)."""
     fv = np.vectorize(lambda e: float(f(e)))
     if isinstance(noise, (_noise.NoNoise,)) or (isinstance(noise, (_noise.Gaussian, _noise.Rademacher))

@@ -6,13 +6,20 @@ Rademacher ``x = K^{1/2}ξ``; labels get noise from the problem's law. The risk 
 from the iterate, ``R = ½(eᵀKe + E ε²)``.
 
 Reproducibility: one ``SeedSequence(seed)`` is spawned into one child per run, and each child into a data
-stream (xoshiro256**, :mod:`hdlimits.sim.rng`) and a noise stream (``numpy.random.Generator``). A run
-depends only on its child, so the result is the same whatever the number of worker threads.
+stream (xoshiro256**, :mod:`hdlimits.sim.rng`) and a noise stream (``numpy.random.Generator``, drawn in
+fixed-size chunks). A run depends only on its child, so the result is the same whatever the number of
+worker threads and whatever the output grid. ``seed=None`` draws fresh entropy, which the result records
+in ``result.seed``.
+
+Interruption: Ctrl-C (KeyboardInterrupt) stops a simulation on any number of worker threads within about
+one block of work; the workers check a cancel flag between kernel calls.
 """
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor, wait, FIRST_EXCEPTION
 
 import numpy as np
 
@@ -20,7 +27,7 @@ from hdlimits.core import validation as v
 from hdlimits.predict import check_times, divergence_threshold
 from hdlimits.core.results import SimulationResult
 from hdlimits.core.status import Status, check_growth
-from hdlimits.reductions import sim_rule
+from hdlimits.reductions import check_pair, sim_rule
 from hdlimits.core.schedules import lr_values
 from hdlimits.models.least_squares import kernels as kernels
 from hdlimits.sim.registry import lookup
@@ -66,13 +73,49 @@ class _Setup:
         return float(self.problem.excess_of(e))
 
 
+class _NoiseStream:
+    """The label noise of one run, drawn from ``law`` in fixed chunks of ``chunk`` values.
+
+    The kernel blocks of a run are cut where the output grid asks for a value, so drawing
+    ``law.sample(rng, block)`` per block would make the noise depend on the grid whenever a sampler
+    is not sequential in its draws (e.g. a mixture draws all its components, then all its normals).
+    Serving slices of fixed-size draws makes the k-th noise value of a run the same on every grid.
+    """
+
+    def __init__(self, law, rng: np.random.Generator, chunk: int = 1 << 14):
+        self.law, self.rng, self.chunk = law, rng, chunk
+        self.buf = np.empty(0)
+        self.pos = 0
+
+    def take(self, n: int) -> np.ndarray:
+        out = np.empty(n)
+        filled = 0
+        while filled < n:
+            if self.pos == self.buf.size:
+                self.buf = np.ascontiguousarray(self.law.sample(self.rng, self.chunk), dtype=np.float64)
+                self.pos = 0
+            m = min(n - filled, self.buf.size - self.pos)
+            out[filled:filled + m] = self.buf[self.pos:self.pos + m]
+            filled += m
+            self.pos += m
+        return out
+
+
+class _Cancelled(Exception):
+    """A run stopped because the simulation was interrupted (raised in a worker thread)."""
+
+
 def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, thr: float,
-             progress: Progress):
-    """One run: excess risk eᵀKe at each recorded step and the step of divergence (or -1)."""
+             progress: Progress, cancel: threading.Event | None = None):
+    """One run: excess risk eᵀKe at each recorded step and the step of divergence (or -1).
+
+    ``cancel`` is checked between kernel calls (blocks of ≈ 10 ms of work), so a worker thread stops
+    soon after the main thread sets it.
+    """
     d, B = setup.d, setup.batch
     data_seq, noise_seq = seq.spawn(2)
     state = seed_state(data_seq)
-    nrng = np.random.default_rng(noise_seq)
+    noise = _NoiseStream(setup.noise, np.random.default_rng(noise_seq))
     e = np.array(setup.problem.initial_error, dtype=np.float64)
     out = np.full(steps_out.size, np.inf)
     # residual slots for the batch, then the rule's per-run state (zero at the start of a run,
@@ -92,12 +135,14 @@ def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, 
             io += 1
         if k >= last:
             return out, -1
+        if cancel is not None and cancel.is_set():
+            raise _Cancelled
         n = int(min(max_steps, steps_out[io] - k))
         tk = (k + np.arange(n)) / d
         lrs = lr_values(setup.lr, tk)
         aux = (np.zeros(n) if setup.rule.aux is None
                else np.ascontiguousarray(setup.rule.aux(tk), dtype=np.float64))
-        eps = np.ascontiguousarray(setup.noise.sample(nrng, n * B), dtype=np.float64)
+        eps = noise.take(n * B)
         if setup.dense:
             Z = np.empty((n * B, d))
             if setup.data_kind == kernels.GAUSSIAN:
@@ -112,8 +157,74 @@ def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, 
                               setup.data_kind, xbuf, rbuf, setup.params)
         k += n
         progress.add(n)
-        if not np.all(np.isfinite(e)) or setup.excess(e) > thr:
+        ex = setup.excess(e) if np.all(np.isfinite(e)) else np.inf
+        if not ex <= thr or not np.isfinite(ex):      # eᵀKe may overflow while e is still finite
             return out, k
+
+
+#: a requested time counts as moved when it is farther than this (relative to max(1, t)) from step/d
+_T_MOVED = 1e-9
+
+
+def _grid(t: np.ndarray, d: int):
+    """Steps ``round(t·d)``, the reported times and the requested times (None when none was moved).
+
+    The simulator can only stop after whole steps, so a time off the grid ``k/d`` is simulated at the
+    nearest step (``numpy.round``, ties to even, as ``predict_risk(method="recursion")``). Those times
+    are reported as ``step/d`` — the times actually simulated — with one warning naming how many were
+    moved and the largest shift; the requested times then go to ``info["requested_t"]``.
+    """
+    steps = np.round(t * d).astype(np.int64)
+    t_sim = steps / d
+    shift = np.abs(t_sim - t)
+    moved = shift > _T_MOVED * np.maximum(1.0, t)
+    if not moved.any():
+        return steps, t, None
+    warnings.warn(f"simulate: {int(moved.sum())} of {t.size} times are not multiples of 1/d = {1 / d:g}; "
+                  f"they are reported at the simulated times round(t·d)/d (largest shift "
+                  f"{float(shift.max()):g}; the requested times are in info['requested_t'])",
+                  UserWarning, stacklevel=3)
+    return steps, np.where(moved, t_sim, t), t.copy()
+
+
+def _flag_nonfinite(results, steps_out):
+    """A run with a non-finite recorded eᵀKe counts as diverged (at the first such step) even if
+    the divergence test missed it, so that a result never reads "ok" with inf or nan values."""
+    out = []
+    for vals, k in results:
+        bad = ~np.isfinite(vals)
+        if k < 0 and bad.any():
+            k = int(steps_out[np.argmax(bad)])
+            vals = vals.copy()
+            vals[np.argmax(bad):] = np.inf
+        out.append((vals, k))
+    return out
+
+
+def _run_all(setup, children, steps_out, thr, prog, workers):
+    """All runs, on ``workers`` threads; interruptible (Ctrl-C) within about a block of work.
+
+    The main thread waits on the futures with a timeout so that it keeps handling signals; on any
+    exception (KeyboardInterrupt included) it sets the cancel flag, which every worker checks between
+    kernel calls, drops the runs not yet started, waits for the running ones to stop and re-raises.
+    """
+    if workers == 1:
+        return [_run_one(setup, seq, steps_out, thr, prog) for seq in children]
+    cancel = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = [pool.submit(_run_one, setup, seq, steps_out, thr, prog, cancel) for seq in children]
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            for f in done:
+                f.result()                       # re-raise a worker's exception here
+        return [f.result() for f in futures]
+    except BaseException:
+        cancel.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian",
@@ -123,9 +234,13 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     Parameters
     ----------
     problem, optimizer : the same objects :func:`hdlimits.predict_risk` takes.
-    t : 1-D non-decreasing record times; the risk is recorded after step ``round(t·d)``.
+    t : 1-D non-decreasing record times; the risk is recorded after step ``round(t·d)``. Times off the
+        grid ``k/d`` are reported at ``round(t·d)/d`` with a warning, and the requested times are
+        kept in ``info["requested_t"]``.
     runs : number of independent runs (≥ 1; the standard error needs ≥ 2).
-    seed : int or ``SeedSequence`` — the same seed gives the same result on any worker count.
+    seed : None, an int ≥ 0 or a ``SeedSequence`` — the same seed gives the same result on any worker
+        count; ``None`` draws fresh entropy and ``result.seed`` records it (a ``Generator`` is refused:
+        pass an int).
     data : ``"gaussian"`` (x ~ N(0, K)) or ``"rademacher"`` (x = K^{1/2}ξ, ξ_j = ±1).
     workers : worker threads (default: the number of CPUs).
     progress : show a progress line on stderr once the run has taken a few seconds (default True).
@@ -134,29 +249,30 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     counted as diverged; its values from then on are ``inf`` and ``status`` says when the first run
     diverged.
     """
+    check_pair(problem, optimizer)
     t = check_times(t)
     runs = v.integer("runs", runs, low=1)
     if data not in _DATA:
         raise ValueError(f"data must be one of {sorted(_DATA)}, got {data!r}")
     workers = v.integer("workers", workers if workers is not None else (os.cpu_count() or 1), low=1)
+    base = v.seed("seed", seed)                 # seed=None: fresh entropy, recorded below
     setup = _Setup(problem, optimizer, data)
-    steps_out = np.round(t * problem.d).astype(np.int64)
+    steps_out, t, requested = _grid(t, problem.d)
     m2 = problem.noise_second_moment
     P0 = 2.0 * problem.initial_excess_risk
     thr = divergence_threshold(P0, m2)
-    base = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    children = base.spawn(runs)
+    # the children base.spawn(runs) would give on a fresh sequence, without advancing the caller's
+    # SeedSequence (so passing the same one twice repeats the result)
+    children = [np.random.SeedSequence(base.entropy, spawn_key=base.spawn_key + (i,),
+                                       pool_size=base.pool_size) for i in range(runs)]
     prog = Progress(runs * int(steps_out[-1]), enabled=progress)
 
-    def job(i):
-        return _run_one(setup, children[i], steps_out, thr, prog)
-
-    if workers == 1 or runs == 1:
-        results = [job(i) for i in range(runs)]
-    else:
-        with ThreadPoolExecutor(max_workers=min(workers, runs)) as pool:
-            results = list(pool.map(job, range(runs)))
+    results = _flag_nonfinite(_run_all(setup, children, steps_out, thr, prog, min(workers, runs)),
+                              steps_out)
     prog.close()
+    info = {"steps": int(steps_out[-1])}
+    if requested is not None:
+        info["requested_t"] = requested
     P = np.array([r[0] for r in results])                      # runs × times, eᵀKe
     div_steps = [r[1] for r in results if r[1] >= 0]
     excess_runs = 0.5 * P
@@ -179,12 +295,10 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     else:
         status = Status.ok()
     # the seed actually used (its entropy when seed=None), so that the run can be repeated
-    info = {"steps": int(steps_out[-1]), "seed_entropy": base.entropy,
-            "seed_spawn_key": list(base.spawn_key)}
+    info.update({"seed_entropy": base.entropy, "seed_spawn_key": list(base.spawn_key)})
     warn = check_growth(t, excess, 0.5 * m2 if np.isfinite(m2) else 0.0, status, problem, optimizer)
     return SimulationResult(t=t, risk=risk, excess_risk=excess, status=status, problem=problem,
                             optimizer=optimizer, method="simulation", info=info,
                             risk_runs=risk_runs, excess_risk_runs=excess_runs, risk_stderr=rk_se,
-                            excess_risk_stderr=ex_se, runs=runs,
-                            seed=seed if isinstance(seed, (int, np.integer)) else base.entropy,
-                            data=data, diverged_runs=len(div_steps), warnings=warn)
+                            excess_risk_stderr=ex_se, runs=runs, seed=base.entropy, data=data,
+                            diverged_runs=len(div_steps), warnings=warn)

@@ -84,3 +84,82 @@ def test_bad_inputs(kwargs, word):
     args.update(kwargs)
     with pytest.raises(ValueError, match=word):
         hd.simulate(prob, hd.SGD(1.0), **args)
+
+
+def test_off_grid_times_are_reported_where_simulated():
+    """t = 0.005 at d = 100 is step round(0.5) = 0: the value is e_0's, so its time must read 0."""
+    prob = hd.Problem.isotropic(100, noise=hd.noise.gaussian(0.5), seed=0)
+    with pytest.warns(UserWarning, match=r"2 of 3 times .*largest shift 0\.005"):
+        sim = hd.simulate(prob, hd.SGD(0.5), [0.0, 0.005, 0.237], runs=2, seed=0)
+    assert np.array_equal(sim.t, [0.0, 0.0, 0.24])
+    assert sim.risk[1] == sim.risk[0] == pytest.approx(0.5 * (1.0 + 0.25))
+    assert np.array_equal(sim.info["requested_t"], [0.0, 0.005, 0.237])
+
+
+def test_on_grid_times_are_kept_without_warning():
+    import warnings
+    prob = hd.Problem.isotropic(100, seed=0)
+    t = np.linspace(0, 1, 7) * 0.3            # multiples of 1/100 up to float rounding
+    t = np.round(t * 100) / 100 * (1 + 1e-15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sim = hd.simulate(prob, hd.SGD(0.5), t, runs=2, seed=0)
+    assert np.array_equal(sim.t, t) and "requested_t" not in sim.info
+
+
+@pytest.mark.parametrize("law", [
+    hd.noise.gaussian(0.3), hd.noise.rademacher(0.3), hd.noise.student_t(3.0, 0.3),
+    hd.noise.laplace(0.2), hd.noise.uniform(0.5), hd.noise.none(),
+    hd.noise.gaussian_mixture([0.9, 0.1], [0.0, 0.5], [0.1, 2.0]),
+], ids=lambda law: law.name)
+def test_same_seed_same_values_on_any_output_grid(law):
+    """The noise stream does not depend on how the output grid cuts the run into blocks."""
+    prob = hd.Problem.isotropic(50, noise=law, seed=0)
+    opt = hd.SGD(0.5)
+    a = hd.simulate(prob, opt, [0.0, 1.5, 3.0], runs=2, seed=3, workers=1)
+    b = hd.simulate(prob, opt, np.arange(0, 151) / 50, runs=2, seed=3, workers=1)
+    assert np.array_equal(a.risk_runs, b.risk_runs[:, [0, 75, 150]])
+
+
+def test_noise_stream_is_independent_of_the_block_sizes_across_chunks():
+    from hdlimits.sim.simulate import _NoiseStream
+    law = hd.noise.gaussian_mixture([0.5, 0.5], [-1.0, 1.0], [0.1, 0.2])
+    whole = _NoiseStream(law, np.random.default_rng(5), chunk=7).take(40)
+    parts = _NoiseStream(law, np.random.default_rng(5), chunk=7)
+    pieces = np.concatenate([parts.take(n) for n in (1, 6, 9, 0, 13, 11)])
+    assert np.array_equal(whole, pieces) and np.unique(whole).size == 40
+
+
+def test_overflowing_risk_is_a_divergence_not_ok():
+    """eᵀKe overflows to inf while e is still finite (e_0 ≈ 1e153): the runs count as diverged."""
+    prob = hd.Problem.from_spectrum([1.0, 1.0], [1e153, 1e153])
+    sim = hd.simulate(prob, hd.SGD(8.0), [0.0, 1.0, 2.0, 5.0], runs=2, seed=0)
+    assert np.isinf(sim.excess_risk_runs).any()
+    assert sim.status != "ok" and sim.diverged_runs == 2
+    assert sim.status.t_event == 1.0          # the second run overflows at step 2 = t 1
+
+
+@pytest.mark.parametrize("seed", ["abc", 1.5, -1, True, np.random.default_rng(0), [1, 2]],
+                         ids=["str", "float", "negative", "bool", "generator", "list"])
+def test_bad_seed_names_seed(seed):
+    prob = hd.Problem.isotropic(10, seed=0)
+    with pytest.raises(ValueError, match=r"seed must be None, an integer ≥ 0 or a numpy.random.SeedSequence"):
+        hd.simulate(prob, hd.SGD(1.0), [1.0], runs=2, seed=seed)
+
+
+def test_seed_none_records_the_entropy_it_used():
+    prob = hd.Problem.isotropic(20, noise=hd.noise.gaussian(0.3), seed=0)
+    a = hd.simulate(prob, hd.SGD(0.5), [0.0, 1.0], runs=2, seed=None)
+    assert isinstance(a.seed, int) and a.seed > 0
+    b = hd.simulate(prob, hd.SGD(0.5), [0.0, 1.0], runs=2, seed=a.seed)
+    assert np.array_equal(a.risk_runs, b.risk_runs)
+
+
+def test_seed_sequence_is_not_advanced_by_simulate():
+    prob = hd.Problem.isotropic(20, noise=hd.noise.gaussian(0.3), seed=0)
+    seq = np.random.SeedSequence(12)
+    a = hd.simulate(prob, hd.SGD(0.5), [0.0, 1.0], runs=2, seed=seq)
+    b = hd.simulate(prob, hd.SGD(0.5), [0.0, 1.0], runs=2, seed=seq)
+    c = hd.simulate(prob, hd.SGD(0.5), [0.0, 1.0], runs=2, seed=12)
+    assert np.array_equal(a.risk_runs, b.risk_runs) and np.array_equal(a.risk_runs, c.risk_runs)
+    assert a.seed == 12

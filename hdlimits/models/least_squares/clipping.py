@@ -29,7 +29,7 @@ __all__ = ["mu", "nu", "nu_hat", "csc", "ccc", "max_ccc_threshold", "compensated
 
 def _funcs(noise, c):
     from hdlimits.derivation import derive
-    from hdlimits.derivation.engine import c as csym, P as Psym, r
+    from hdlimits.derivation.engine import c as csym, r
     import sympy as sp
     der = derive(sp.Max(-csym, sp.Min(r, csym)), _law(noise))
     return der.compiled({csym: v.positive("c", c)})

@@ -25,7 +25,13 @@ __all__ = ["kernel_mass", "critical_lr", "stationary_risk", "asymptotic_rate"]
 
 
 def _sgd_type(problem, optimizer, lr=None):
-    system = reduce(problem, optimizer)
+    own = getattr(optimizer, "lr", None)
+    callable_lr = callable(own) and not isinstance(own, Schedule)
+    if lr is None and callable_lr:
+        raise ValueError(f"{type(optimizer).__name__} has a callable learning rate; these closed forms need "
+                         "a constant one: pass lr=<number> (the constant γ to evaluate them at)")
+    # a callable lr is not used when lr is given: tabulate it on [0, 1] only to build the system
+    system = reduce(problem, optimizer, t_max=1.0) if callable_lr else reduce(problem, optimizer)
     if not system.a_is_constant:
         raise ValueError(f"{type(optimizer).__name__}: these closed forms need a constant drift factor "
                          "a (SGD-type optimizers)")
@@ -38,7 +44,8 @@ def _sgd_type(problem, optimizer, lr=None):
     if lr is None:
         sched = system.schedule
         if not (isinstance(sched, Schedule) and sched.is_constant):
-            raise ValueError("these closed forms need a constant learning rate (or pass lr=...)")
+            raise ValueError(f"these closed forms need a constant learning rate, got the schedule {sched}; "
+                             "pass lr=<number> (the constant γ to evaluate them at)")
         lr = sched.peak
     mask = system.kappa > 0
     return system, system.kappa[mask], system.weights[mask], a, s, b0, float(lr)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 
 import numba as nb
-import numpy as np
 
 from hdlimits.models.least_squares.kernels import draw_sample
 

@@ -7,6 +7,8 @@ equations and the simulator.
 """
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -29,6 +31,7 @@ class Problem:
     noise : NoiseLaw.
     basis : (d, d) orthogonal array whose columns are the eigenvectors, or None for ``U = I``.
     label : a short description used in reports.
+    seed : the seed entropy a random factory drew ``e_0`` (and the basis) from, else None.
     """
 
     eigenvalues: np.ndarray
@@ -36,6 +39,15 @@ class Problem:
     noise: noise_mod.NoiseLaw
     basis: np.ndarray | None = None
     label: str = field(default="problem")
+    #: the entropy of the seed a random factory used (``isotropic``, ``power_law``), else None
+    seed: object = None
+
+    def __post_init__(self):
+        with np.errstate(over="ignore", invalid="ignore"):
+            p0 = float(self.excess_of(np.asarray(self.initial_error, dtype=np.float64)))
+        if not np.isfinite(p0):
+            raise ValueError(f"initial_error is too large: e_0ᵀKe_0 = {p0!r} is not a finite float "
+                             "(range: eᵀKe must be below about 1e308)")
 
     # -------------------------------------------------------------------- factories
     @classmethod
@@ -72,21 +84,38 @@ class Problem:
 
     @classmethod
     def from_samples(cls, X, initial_error, noise=None, label=None):
-        """From data samples (rows of X): K = XᵀX / n (uncentred second moment)."""
+        """From data samples (rows of X): K = XᵀX / n (uncentred second moment).
+
+        Warns (``UserWarning``) when K is rank-deficient, e.g. with fewer samples n than features d:
+        the directions X does not span then have λ = 0 and are never learned.
+        """
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[0] < 1:
             raise ValueError(f"X must be a 2-D array of samples × features, got shape {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X must contain only finite values")
+        n, d = X.shape
+        rank = int(np.linalg.matrix_rank(X))
+        if rank < d:
+            hint = " (use n ≥ d samples)" if n < d else ""
+            warnings.warn(f"from_samples: K = XᵀX/n from n = {n} samples in d = {d} dimensions has rank "
+                          f"{rank} < d; {d - rank} eigenvalues are 0{hint}", UserWarning, stacklevel=2)
         return cls.from_covariance(X.T @ X / X.shape[0], initial_error, noise,
                                    label or f"samples(n={X.shape[0]}, d={X.shape[1]})")
 
     @classmethod
     def isotropic(cls, d, noise=None, initial_size=1.0, seed=0, label=None):
-        """K = I; ``e_0`` a uniformly random direction with ``‖e_0‖² = initial_size``."""
+        """K = I; ``e_0`` a uniformly random direction with ``‖e_0‖² = initial_size``.
+
+        ``seed``: None (fresh entropy, kept in ``.seed``), an int ≥ 0 or a ``SeedSequence``.
+        """
         d = v.integer("d", d, low=1)
         size = v.nonnegative("initial_size", initial_size)
-        z = np.random.default_rng(seed).standard_normal(d)
+        seq = v.seed("seed", seed)
+        z = np.random.default_rng(seq).standard_normal(d)
         e0 = z * np.sqrt(size / np.dot(z, z))
-        return cls.from_spectrum(np.ones(d), e0, noise, None, label or f"isotropic(d={d})")
+        prob = cls.from_spectrum(np.ones(d), e0, noise, None, label or f"isotropic(d={d})")
+        return dataclasses.replace(prob, seed=seq.entropy)
 
     @classmethod
     def power_law(cls, d, alpha, beta, noise=None, initial_size=1.0, seed=0, rotate=False,
@@ -95,7 +124,8 @@ class Problem:
 
         λ_j ∝ j^(−alpha), normalised so that tr K = d; ⟨u_j, e_0⟩² ∝ j^(−beta) with random signs
         (from ``seed``), normalised so that ‖K^{1/2} e_0‖² = initial_size. ``rotate=True`` puts the
-        eigenvectors in a Haar-random basis (from ``seed``), giving a dense K.
+        eigenvectors in a Haar-random basis (from ``seed``), giving a dense K. ``seed``: None (fresh
+        entropy, kept in ``.seed``), an int ≥ 0 or a ``SeedSequence``.
         """
         d = v.integer("d", d, low=1)
         alpha = v.real("alpha", alpha, low=0.0)
@@ -106,7 +136,8 @@ class Problem:
         lam *= d / lam.sum()
         proj2 = j ** (-beta)
         proj2 *= size / np.dot(lam, proj2)
-        rng = np.random.default_rng(seed)
+        seq = v.seed("seed", seed)
+        rng = np.random.default_rng(seq)
         coords = np.sqrt(proj2) * rng.choice([-1.0, 1.0], size=d)
         basis = None
         if rotate:
@@ -115,8 +146,9 @@ class Problem:
             e0 = basis @ coords
         else:
             e0 = coords
-        return cls.from_spectrum(lam, e0, noise, basis,
+        prob = cls.from_spectrum(lam, e0, noise, basis,
                                  label or f"power_law(d={d}, alpha={alpha:g}, beta={beta:g})")
+        return dataclasses.replace(prob, seed=seq.entropy)
 
     # -------------------------------------------------------------------- derived quantities
     @property
@@ -176,7 +208,7 @@ class Problem:
         return {"label": self.label, "d": self.d, "trace_K": self.trace,
                 "lambda_max": float(lam.max()), "lambda_min": float(lam.min()),
                 "diagonal": self.is_diagonal, "noise": self.noise.spec(),
-                "initial_excess_risk": self.initial_excess_risk}
+                "initial_excess_risk": self.initial_excess_risk, "seed": self.seed}
 
     def __repr__(self):
         return f"Problem({self.label}, noise={self.noise.spec()})"

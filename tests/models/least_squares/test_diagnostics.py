@@ -72,3 +72,15 @@ def test_requires_constant_lr():
     p = hd.Problem.isotropic(10)
     with pytest.raises(ValueError, match="constant learning rate"):
         hd.stationary_risk(p, hd.SGD(hd.schedules.cosine(1.0, 5.0)))
+
+
+def test_callable_lr_messages_and_critical_lr():
+    """A callable lr: critical_lr does not need it; the others ask for lr=, never for a 't_max'."""
+    p = hd.Problem.isotropic(10, noise=hd.noise.gaussian(0.5))
+    opt = hd.SGD(lambda t: 1.0 / (1.0 + t))
+    assert hd.critical_lr(p, opt) == pytest.approx(hd.critical_lr(p, hd.SGD(1.0)), rel=1e-12)
+    for f in (hd.stationary_risk, hd.kernel_mass, hd.asymptotic_rate):
+        with pytest.raises(ValueError, match="lr=") as exc:
+            f(p, opt)
+        assert "t_max" not in str(exc.value)
+        assert f(p, opt, lr=0.5) == pytest.approx(f(p, hd.SGD(0.5)), rel=1e-12)

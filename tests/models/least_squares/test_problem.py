@@ -62,7 +62,40 @@ def test_isotropic():
     (lambda: hd.Problem.power_law(d=10, alpha=-1, beta=1), "alpha"),
     (lambda: hd.Problem.power_law(d=10, alpha=1, beta=1, initial_size=-1), "initial_size"),
     (lambda: hd.Problem.isotropic(2.5), "d"),
+    (lambda: hd.Problem.from_spectrum([1.0, 1.0], [1e200, 1.0]), "initial_error"),
+    (lambda: hd.Problem.from_covariance([[2.0, 1.0], [1.0, 2.0]], [1e160, 1e160]), "initial_error"),
 ])
 def test_bad_inputs_name_parameter(call, word):
     with pytest.raises(ValueError, match=word):
         call()
+
+
+@pytest.mark.parametrize("factory", [lambda s: hd.Problem.isotropic(5, seed=s),
+                                     lambda s: hd.Problem.power_law(5, 1.0, 1.0, seed=s)],
+                         ids=["isotropic", "power_law"])
+@pytest.mark.parametrize("seed", ["abc", 1.5, -1, np.random.default_rng(0)],
+                         ids=["str", "float", "negative", "generator"])
+def test_bad_seed_names_seed(factory, seed):
+    with pytest.raises(ValueError, match="seed must be None, an integer"):
+        factory(seed)
+
+
+def test_seed_none_is_recorded_and_repeatable():
+    a = hd.Problem.power_law(8, 1.0, 1.0, seed=None, rotate=True)
+    assert isinstance(a.seed, int) and a.describe()["seed"] == a.seed
+    b = hd.Problem.power_law(8, 1.0, 1.0, seed=a.seed, rotate=True)
+    assert np.array_equal(a.initial_error, b.initial_error) and np.array_equal(a.basis, b.basis)
+    assert hd.Problem.isotropic(8, seed=3).seed == 3
+    assert np.array_equal(hd.Problem.isotropic(8, seed=np.random.SeedSequence(3)).initial_error,
+                          hd.Problem.isotropic(8, seed=3).initial_error)
+
+
+def test_from_samples_warns_when_k_is_rank_deficient():
+    X = np.random.default_rng(0).standard_normal((5, 10))
+    with pytest.warns(UserWarning, match=r"n = 5 samples in d = 10 dimensions has rank 5"):
+        prob = hd.Problem.from_samples(X, np.ones(10))
+    assert np.sum(prob.eigenvalues > 1e-12) == 5
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hd.Problem.from_samples(np.random.default_rng(0).standard_normal((30, 10)), np.ones(10))
