@@ -1,6 +1,6 @@
 """Figures of risk curves: the theory line over the simulation mean ± standard-error bands.
 
-Conventions (CONVENTIONS.md): the x axis is time ``t = steps/d``; ``risk = ½ E[r²] = ½(eᵀKe + E ε²)``
+Conventions (docs/conventions.md): the x axis is time ``t = steps/d``; ``risk = ½ E[r²] = ½(eᵀKe + E ε²)``
 includes the noise floor ``½ E ε²`` (drawn as a dotted line), ``excess_risk = ½ eᵀKe`` does not.
 
 The figures are built as plain :class:`matplotlib.figure.Figure` objects rendered by the Agg backend:

@@ -4,7 +4,7 @@ Paper
 -----
 [CLIP] N. Marshall, K. L. Xiao, A. Agarwala, E. Paquette, "To Clip or not to Clip: the Dynamics of SGD with
 Gradient Clipping in High-Dimensions", arXiv:2406.11733 (ICLR 2025). The claims and their numbers are
-those of the project notes shared/math/sgd_sign_clip.md §5 and §10 (C6, C7, C12), which restate it.
+those of docs/clipping.md §7 (C6, C7, C12), which restates it.
 
 Conventions
 -----------
@@ -101,7 +101,7 @@ def gaussian_values(fast):
     g = hd.noise.gaussian(1.0)
     P, c = 1.0, math.sqrt(2.0)                      # a = c/√(P + σ²) = 1
     mu, nh = cl.mu(P, c, g), cl.nu_hat(P, c, g)
-    # textbook forms (notes §5.4) evaluated independently of the engine
+    # textbook forms (docs/clipping.md §2) evaluated independently of the engine
     mu_tb = float(erf(1 / math.sqrt(2)))
     nh_tb = float(2 * norm.cdf(1) - 1 - 2 * norm.pdf(1) + 2 * norm.sf(1))
     small = cl.ccc(P, 1e-4, g)
@@ -138,7 +138,7 @@ def student_t_ccc(fast, ax):
     ax.set(title="CCC = μ²/ν̂ vs threshold (clipping speeds SGD up iff > 1)",
            xlabel="a = c/√(P + Eε²)", ylabel="μ²/ν̂  (dotted: μ/ν̂, capped at 3)", ylim=(0.5, 2.75))
     ax.legend(fontsize=7, loc="upper left", ncol=2)
-    return _row("(c) C7: Student-t ν = 3, scale 1, at the notes' R = 0.01 (P = eᵀKe = 0.02): max over c "
+    return _row("(c) C7: Student-t ν = 3, scale 1, at the paper's R = 0.01 (P = eᵀKe = 0.02): max over c "
                 "of CCC = μ²(P+3)/ν = 1.947 at c* = 0.939 (> 1: clipping can speed SGD up); MC CCC at c* "
                 "within 4 s.e. of the theory and > 1 by more than 3 s.e.",
                 f"max CCC {val:.4f} at c* = {cs:.4f}; MC CCC(c*) = {f['ccc'][0]:.4f} ± {f['ccc'][1]:.4f} "

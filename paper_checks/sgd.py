@@ -8,8 +8,8 @@ Papers
   notes: an ODE for SGD learning dynamics on GLMs and multi-index models*, arXiv:2308.08977.
 * [LCPP] K. Lee, A. Cheng, E. Paquette, C. Paquette, *Trajectory of mini-batch momentum: batch size
   saturation and convergence in high dimensions*, NeurIPS 2022 (critical batch size).
-The claims and their numbers are those of the project notes shared/math/sgd_sign_clip.md §2, §10 (C1, C2)
-and shared/math/preconditioned.md §2, §7 (C1–C4), which restate these papers.
+The claims and their numbers are those of docs/sgd.md §7 (C1, C2 and the preconditioned C1–C4),
+which restates these papers.
 
 Conventions
 -----------
@@ -111,7 +111,7 @@ def plateau_isotropic(fast, outdir, ax):
 def plateau_power_law(fast, outdir, ax):
     """sgd_sign_clip.md §10 C1: K = diag(i^-0.5), d = 1000, η = 10, σ = 0.5 → R∞ = 0.05590 (excess)."""
     d, runs = 1000, (4 if fast else 16)
-    lam = np.arange(1, d + 1) ** -0.5                    # not normalised (as in the notes)
+    lam = np.arange(1, d + 1) ** -0.5                    # not normalised (as in the paper)
     prob = hd.Problem.from_spectrum(lam, np.zeros(d), hd.noise.gaussian(0.5), label="diag(i^-0.5)")
     opt = hd.SGD(10.0)
     notes = 0.05590

@@ -2,7 +2,7 @@
 
 Paper: Xiao, Marshall, Agarwala, Paquette, *Exact risk curves of signSGD in high-dimensions: quantifying
 preconditioning and noise-compression effects*, arXiv:2411.12135. The claims and numbers are those of the
-project notes shared/math/sgd_sign_clip.md §4 and §10 (C3, C5, C9, C10), which restate the paper.
+docs/signsgd.md §8 (C3, C5, C9, C10), which restates the paper.
 
 Conventions: hdlimits steps ``γ/d``, time ``t = k/d``; ``P = eᵀKe``. The paper's (and notes') ``R`` is the
 excess risk ``½eᵀKe`` = our ``excess_risk``, their ``η`` our ``γ``; their ``φ(R)`` is our ``φ(2R)``.
@@ -40,7 +40,7 @@ def run(fast: bool, outdir) -> list[dict]:
     runs = 16 if fast else 32          # ≥ 16 runs: the Student-t quantile of the tolerance stays ≈ 5
     t = np.linspace(0.0, 6.0, 13)
 
-    # 1. noise compression π²/4 for Gaussian noise at every P; Student-t values of the notes (C10)
+    # 1. noise compression π²/4 for Gaussian noise at every P; Student-t values of docs/signsgd.md §8 (C10)
     P = np.logspace(-3, 2, 11)
     rho_g = compression_ratio(P, hd.noise.gaussian(0.7))
     rows.append(_row("noise compression ρ = π²/4 for Gaussian noise, all risks",

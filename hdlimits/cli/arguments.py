@@ -163,7 +163,7 @@ def add_output_arguments(parser, default_quantity):
              "checked before the computation starts.", 77))
     g.add_argument("--csv", metavar="PATH", default=None, help="write every time to a CSV file")
     g.add_argument("--json", metavar="PATH", default=None,
-                   help="write the curves and metadata to a JSON file (non-finite values as null)")
+                   help="write the curves and metadata to a JSON file (non-finite values as the strings 'inf', '-inf', 'nan')")
     g.add_argument("--plot", metavar="PATH", default=None,
                    help="save a figure (format from the suffix, e.g. .png)")
     names = observables.names()

@@ -3,7 +3,7 @@
 Each law carries a sampler (``numpy.random.Generator``), a symbolic density in a sympy symbol (so the
 derivation engine can take expectations over it; discrete laws use ``DiracDelta``), and its moments.
 The quantity SGD sees is the second moment ``E[ε²]`` (the variance plus the squared mean; see
-CONVENTIONS.md and shared/math/sgd_sign_clip.md §8.2); it is ``inf`` for laws without one, e.g.
+docs/conventions.md §2, §7); it is ``inf`` for laws without one, e.g.
 Student-t with ``df ≤ 2``.
 
 Use the factories: :func:`gaussian`, :func:`rademacher`, :func:`student_t`, :func:`laplace`,

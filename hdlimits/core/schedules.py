@@ -1,4 +1,4 @@
-"""Learning-rate schedules γ(t), with t = steps/d (CONVENTIONS.md).
+"""Learning-rate schedules γ(t), with t = steps/d (docs/conventions.md §3).
 
 A schedule is a callable ``t -> γ`` that accepts numpy arrays. Built-in schedules also expose
 ``(kind, params)`` so that the compiled integrators evaluate them exactly inside numba

@@ -6,6 +6,7 @@ reading the message knows what to change.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -146,3 +147,26 @@ def symmetric_psd(name: str, value, *, size: int | None = None, definite: bool =
                          f"smallest eigenvalue is {lam.min():.3g}")
     lam = np.clip(lam, 0.0, None)
     return m, lam, vec
+
+
+#: a problem may use at most this fraction of the machine's physical memory
+MEMORY_FRACTION = 0.8
+
+
+def physical_memory() -> int | None:
+    """Bytes of physical memory of this machine (None where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def memory(name: str, value, n_floats: float, what: str) -> None:
+    """ValueError naming ``name`` when ``n_floats`` float64 numbers (the arrays ``what`` needs) would not
+    fit in :data:`MEMORY_FRACTION` of physical memory — refused before anything is allocated, since
+    with memory overcommit a too-large allocation succeeds and the process is killed later."""
+    total = physical_memory()
+    need = 8.0 * float(n_floats)
+    if total is not None and need > MEMORY_FRACTION * total:
+        raise ValueError(f"{name} = {value} is too large: {what} needs about {need / 2**30:.3g} GiB, this "
+                         f"machine has {total / 2**30:.3g} GiB")

@@ -1,10 +1,10 @@
 """``derive``: the limiting coefficients ``a(P) = E[h'(r)]``, ``b(P) = E[h(r)²]`` of an update ``x·h(r)``.
 
-Setting (CONVENTIONS.md): streaming least squares, Gaussian data, residual ``r = ⟨x, θ⟩ − y = s − ε`` with
+Setting (docs/conventions.md): streaming least squares, Gaussian data, residual ``r = ⟨x, θ⟩ − y = s − ε`` with
 ``s = ⟨x, e⟩ ~ N(0, P)``, ``P = eᵀKe``. For ``u = x·h(r)`` Stein's lemma gives ``E[u] = K e·E[h'(r)]``
 (``h'`` in the distributional sense: a kink or a jump of ``h`` is handled by computing
 ``E[(r − m) h(r)]/v`` on each Gaussian piece ``r ~ N(m, v)``) and, at leading order,
-``E[u uᵀ] = K·E[h(r)²]``; the master recipe of shared/math/sgd_sign_clip.md §1.1 then gives the mode
+``E[u uᵀ] = K·E[h(r)²]``; the master recipe of docs/derivation.md §2 then gives the mode
 system of :mod:`hdlimits.solvers.modes` with ``a = E[h']``, ``b = E[h²]``, ``w_i = κ_i``.
 
 Clipped SGD (Marshall, Xiao, Agarwala, Paquette, "To Clip or not to Clip", arXiv 2406.11733) is

@@ -220,7 +220,7 @@ def _engine_phi(noise):
 def own_phi(noise: noise_mod.NoiseLaw) -> SignPhi:
     """The library's own φ: stable closed forms and a tabulated quadrature.
 
-    Closed forms (checked against quadrature in the tests; notes §4.5 with R = P/2):
+    Closed forms (checked against quadrature in the tests; docs/signsgd.md §4):
     Gaussian N(0, s²) and mixtures ``(2/π) Σ w_k exp(−m_k²/(2(P+s_k²)))/√(P+s_k²)``; no noise
     ``(2/π)/√P``; Rademacher ±a ``(2/π) exp(−a²/(2P))/√P``; Laplace(b) ``√(2/π) erfcx(√(P/2)/b)/b``;
     uniform[−a, a] ``√(2/π) erf(a/√(2P))/a``; Cauchy(γ) ``(2/π) erfcx(γ/√(2P))/√P``.

@@ -11,7 +11,7 @@ correlation matrix and ``M = D^{-1/4} K D^{-1/4} = Σ_j κ_j w_j w_jᵀ``, the v
 
     φ(P) = (2/π) E_ε[exp(−ε²/(2P))] / √P = 2√(2/π)·p_{w−ε}(0),  w ~ N(0, P).
 
-Here ``P = eᵀKe`` is twice the notes' (and the paper's) excess risk R: their ``φ(R) = (2/π)(2R)^{-1/2}
+Here ``P = eᵀKe`` is twice the paper's excess risk R: their ``φ(R) = (2/π)(2R)^{-1/2}
 E exp(−ε²/4R)`` is the same function of the same state. The mean ``E sign(g) = φ(P) D^{-1/2} K e``
 follows from ``sign(g_i) = sign(x_i)·sign(r)`` and Stein's lemma; the second moment is
 ``E[sign(x) sign(x)ᵀ] = K_σ`` exactly (Sheppard's arcsine law). ``D^{-1/2}K`` is not symmetric; it is

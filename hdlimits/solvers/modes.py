@@ -1,4 +1,4 @@
-"""The generic per-mode system every streaming least-squares optimizer reduces to (DESIGN.md).
+"""The generic per-mode system every streaming least-squares optimizer reduces to (docs/sgd.md §6).
 
 In the eigenbasis of the optimizer's drift matrix (eigenvalues ``κ_i``), with ``D_i = E⟨u_i, e⟩²``
 (in the variable the drift acts on) and ``P = Σ κ_i D_i = eᵀKe``,
@@ -7,10 +7,10 @@ In the eigenbasis of the optimizer's drift matrix (eigenvalues ``κ_i``), with `
 
 where ``a`` is the effective learning-rate factor, ``b`` the noise factor, ``w_i`` the diagonal of the
 noise matrix in that basis and ``h`` the coefficient of the ``γκ_i/d`` correction, which is kept because
-with ``tr K = d`` the top eigenvalues grow with d (CONVENTIONS.md, "Spectra"). For minibatch SGD
+with ``tr K = d`` the top eigenvalues grow with d (docs/conventions.md §6). For minibatch SGD
 ``a = 1``, ``b = P + E ε²``, ``w_i = κ_i / B`` and ``h = 1 + 1/B``: the continuous equation is then the
 per-step expected recursion with steps ``1/d`` read as a rate, and has exactly that recursion's
-stability threshold and stationary point (shared/math/preconditioned.md §2.1–2.3).
+stability threshold and stationary point (docs/sgd.md §2–§3).
 """
 from __future__ import annotations
 

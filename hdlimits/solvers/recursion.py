@@ -5,7 +5,7 @@ formula closes the diagonal of ``E[e eᵀ]`` in the eigenbasis, so
 
     D_i ← (1 − 2γκ_i/d + (1 + 1/B) γ² κ_i² / d²) D_i + (γ² / (B d²)) κ_i (P + E ε²)
 
-is the *exact* mean at every finite d (shared/math/preconditioned.md §2.1, sgd_sign_clip.md §2). For
+is the *exact* mean at every finite d (docs/sgd.md §2). For
 the generic system it is the step ``D_i ← D_i + (1/d)·rhs`` with the coefficients frozen at the step.
 """
 from __future__ import annotations

@@ -15,33 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
+from hdlimits.core import jsonfmt
+
 from hdlimits.sweeps.status import UNKNOWN
 
 __all__ = ["SweepResult", "json_safe"]
 
 
-def _enc_float(x: float):
-    if math.isfinite(x):
-        return x
-    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
-
-
-def json_safe(obj):
-    """``obj`` with every non-finite float replaced by ``"inf"``/``"-inf"``/``"nan"``, numpy scalars and
-    arrays made Python numbers and lists, tuples made lists; other objects are left to the encoder."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(x) for k, x in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(x) for x in obj]
-    if isinstance(obj, np.ndarray):
-        return json_safe(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return _enc_float(float(obj))
-    return obj
+#: the package's JSON encoding (non-finite floats as "inf"/"-inf"/"nan"; hdlimits.core.jsonfmt)
+json_safe = jsonfmt.encode
 
 
 def _dumps(obj, **kw) -> str:

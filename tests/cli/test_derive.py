@@ -1,4 +1,4 @@
-"""``hdlimits derive`` (hdlimits.cli.derive): the printed coefficients against textbook forms (notes §5.4) and input checks."""
+"""``hdlimits derive`` (hdlimits.cli.derive): the printed coefficients against textbook forms (docs/clipping.md §2) and input checks."""
 import math
 
 import pytest

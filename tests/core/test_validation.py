@@ -48,3 +48,18 @@ _PROB = hd.Problem.isotropic(10, seed=0)
 def test_wrong_types_raise_value_error_naming_the_parameter(call, word):
     with pytest.raises(ValueError, match=word):
         call()
+
+
+def test_a_dimension_beyond_physical_memory_is_refused_before_allocating():
+    """Audit item 10: with memory overcommit a huge d used to be allocated and the process killed."""
+    from hdlimits.core import validation as val
+    total = val.physical_memory()
+    if total is None:
+        pytest.skip("the OS does not report physical memory")
+    d = int(total / 8)                       # d float64 numbers alone are the whole memory
+    with pytest.raises(ValueError, match=r"^d = \d+ is too large: a power-law problem needs about"):
+        hd.Problem.power_law(d=d, alpha=1.0, beta=1.0)
+    with pytest.raises(ValueError, match="too large"):
+        hd.Problem.isotropic(d)
+    with pytest.raises(ValueError, match="rotated"):
+        hd.Problem.power_law(d=200_000, alpha=1.0, beta=1.0, rotate=True)

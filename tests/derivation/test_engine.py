@@ -27,7 +27,7 @@ def test_identity_update_is_sgd():
 
 
 def test_gaussian_clipping_closed_form_matches_textbook():
-    # notes §5.4: μ = erf(a/√2), ν̂ = 2Φ(a) − 1 − 2aφ(a) + 2a²(1 − Φ(a)), a = c/√(P + σ²)
+    # docs/clipping.md §2: μ = erf(a/√2), ν̂ = 2Φ(a) − 1 − 2aφ(a) + 2a²(1 − Φ(a)), a = c/√(P + σ²)
     d = hd.derive(CLAMP, hd.noise.gaussian(0.7))
     fa, fb, par = d.compiled({c: 0.9})
     for p in (0.05, 0.8, 4.0):
@@ -94,7 +94,7 @@ def test_expect_noise_signsgd_phi_forms():
     ref = integrate.quad(lambda e: math.exp(-e * e / 0.6) * stats.t.pdf(e, 3), -np.inf, np.inf,
                          epsabs=0, epsrel=1e-12)[0]
     assert t3(0.3) == pytest.approx(ref, rel=1e-9)
-    # C3 of the notes: φ(0.3) = (2/π)(2R)^{-1/2}E exp(−ε²/4R) with R = 0.3 -> P = 2R = 0.6
+    # C3 (docs/signsgd.md §8): φ(0.3) = (2/π)(2R)^{-1/2}E exp(−ε²/4R) with R = 0.3 -> P = 2R = 0.6
     lap = expect_noise(sp.exp(-eps ** 2 / (2 * Ps)), eps, Ps, hd.noise.laplace(0.7))
     assert (2 / math.pi) * lap(0.6) / math.sqrt(0.6) == pytest.approx(0.5645, abs=1e-4)
 

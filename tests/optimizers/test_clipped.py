@@ -1,7 +1,7 @@
 """Clipped / normalized SGD: limit vs simulation (d = 1000), divergence behaviour, input checks.
 
 Tolerance per recorded time: 4 standard errors of the run mean plus a finite-d allowance 2/√d of the
-theory (the notes report 1–5% deviations at d = 1000, O(d^{-1/2}) for trajectories).
+theory (docs/clipping.md §8 reports 1–5% deviations at d = 1000, O(d^{-1/2}) for trajectories).
 """
 import numpy as np
 import pytest
@@ -104,7 +104,7 @@ def test_compensated_clipping_beats_best_sgd_student_t():
 
 @pytest.mark.slow
 def test_clipped_gap_shrinks_like_inverse_sqrt_d():
-    """[CLIP] Theorem 1 (arXiv 2406.11733; notes §5.3, C12): single clipped-SGD runs deviate from the
+    """[CLIP] Theorem 1 (arXiv 2406.11733; docs/clipping.md §7, C12): single clipped-SGD runs deviate from the
     limit by O(d^{-1/2}) (up to log d). Spectrum with many effective modes (power law α = β = 0.3),
     Student-t ν = 3 noise, d = 1000, 2000, 4000, 16 runs each.
 

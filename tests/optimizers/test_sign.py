@@ -149,7 +149,7 @@ def test_diagonal_K_rademacher_data_is_not_covered():
 
 
 def svd_construction(prob, lr, t):
-    """The per-mode ODE built from an SVD of D^{-1/2}K (notes §4.4 'caveat'): modes U_j, V_j, rates s_j,
+    """The per-mode ODE built from an SVD of D^{-1/2}K (docs/signsgd.md §3): modes U_j, V_j, rates s_j,
     r_j = ½(U_jᵀe)(eᵀKV_j), q_j = U_jᵀ K_σ K V_j. Right only when D^{-1/2}K is symmetric."""
     K = prob.covariance
     dg = np.diag(K)
@@ -226,7 +226,7 @@ def test_gap_shrinks_with_d():
 # ------------------------------------------------------------------------------ stationary risk
 def test_stationary_risk_closed_form_and_claim_C5():
     prob = hd.Problem.isotropic(100, noise=hd.noise.gaussian(1.0))
-    # notes C5: K = I, η = 1, σ = 1 → R∞ = 0.5761 (excess, the notes' R = our ½eᵀKe)
+    # C5 (docs/signsgd.md §8): K = I, η = 1, σ = 1 → R∞ = 0.5761 (excess, the paper's R = our ½eᵀKe)
     assert abs(hd.sign_stationary_excess_risk(prob, 1.0) - 0.5761) < 5e-5
     c = math.pi * 1.0 / 8
     assert abs(hd.sign_stationary_excess_risk(prob, 1.0) - (c * c + c * math.sqrt(c * c + 1))) < 1e-12
@@ -252,7 +252,7 @@ def test_stationary_risk_long_simulation_C5():
     sim = hd.simulate(prob, hd.SignSGD(1.0), t, runs=4, seed=9)
     per_run = sim.excess_risk_runs.mean(axis=1)
     m, se = per_run.mean(), per_run.std(ddof=1) / 2
-    # allowance: the measured O(1/d) plateau shift of the notes' runs (−0.7% at d = 4000)
+    # allowance: the measured O(1/d) plateau shift of reference runs (−0.7% at d = 4000)
     assert abs(m - 0.5761) <= family_z(1, 4) * se + 0.01 * 0.5761, (m, se)
 
 
@@ -280,7 +280,7 @@ def test_adam_limit_vs_its_idealised_algorithm():
 
 @pytest.mark.slow
 def test_adam_gap_beta2():
-    """Real Adam against the β2 → 1 limit (notes §6, C11), d = 4000: the relative gap at β2 = 0.999 is
+    """Real Adam against the β2 → 1 limit (docs/signsgd.md §7), d = 4000: the relative gap at β2 = 0.999 is
     small, and at β2 = 0.9 (β1 = 0) it is several times larger — the documented limit of validity."""
     prob = hd.Problem.power_law(d=4000, alpha=0.3, beta=0.0, noise=hd.noise.gaussian(0.5), seed=0)
     t = np.linspace(1.0, 5.0, 5)

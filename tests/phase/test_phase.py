@@ -91,7 +91,7 @@ def test_clipping_phase_heavy_tails_favour_clipping(tmp_path):
 
 @pytest.mark.slow
 def test_sign_vs_sgd_effects(tmp_path):
-    """arXiv 2411.12135 (notes §4.6, §10 C10): with Gaussian noise and K = I signSGD is slower than SGD
+    """arXiv 2411.12135 (docs/signsgd.md §5, C10): with Gaussian noise and K = I signSGD is slower than SGD
     (noise compression ρ = π²/4 > 1); its diagonal preconditioning makes it gain with the condition number
     of a diagonal K, and heavy tails (noise compression ρ < 1) make it gain further."""
     res = phase.sign_vs_sgd(conditions=[1.0, 30.0, 1000.0], dfs=[2.5, np.inf], d=60,

@@ -1,10 +1,10 @@
 """Clipping analysis: reduction factors, CSC / CCC, optimal threshold, stationary risk, critical lr.
 
 Reference: Marshall, Xiao, Agarwala, Paquette, "To Clip or not to Clip: the Dynamics of SGD with Gradient
-Clipping in High-Dimensions", arXiv 2406.11733; shared/math/sgd_sign_clip.md §5.
+Clipping in High-Dimensions", arXiv 2406.11733; docs/clipping.md.
 
-Units: ``P = eᵀKe`` (twice the excess risk; the notes' ``2R``) and the *residual* threshold ``c``
-(``c = C/√tr K`` for a gradient-norm threshold C, CONVENTIONS.md). With ``r = s − ε``, ``s ~ N(0, P)``:
+Units: ``P = eᵀKe`` (twice the excess risk, the paper's ``2R``) and the *residual* threshold ``c``
+(``c = C/√tr K`` for a gradient-norm threshold C, docs/conventions.md §4). With ``r = s − ε``, ``s ~ N(0, P)``:
 
 * descent reduction factor ``μ_c(P) = P(|r| ≤ c)``;
 * variance reduction factor ``ν_c(P) = E[min(r², c²)]`` (raw) and ``ν̂_c = ν_c/(P + E ε²)``;
@@ -109,7 +109,7 @@ def stationary_excess_risk(lr, c, noise, trace_over_d=1.0):
     """Stationary excess risk ``½P∞`` of clipped SGD (constant γ and residual threshold c).
 
     From the limit ``dD_i/dt = −2γμλ_iD_i + (γ²/d)νλ_i``: ``D_i∞ = γν/(2dμ)``, so
-    ``P∞ = γ (tr K/d) ν_c(P∞)/(2 μ_c(P∞))`` (notes §5.5, ``4μR = ην`` for K = I).
+    ``P∞ = γ (tr K/d) ν_c(P∞)/(2 μ_c(P∞))`` (docs/clipping.md §6, ``4μR = ην`` for K = I).
     """
     lr = v.positive("lr", lr)
     q = v.positive("trace_over_d", trace_over_d)

@@ -6,7 +6,7 @@ stationary point of the mode system and its stability follow from the **kernel m
 
     M(γ) = Σ_i κ_i w_i s γ / (d (2aκ_i − hγκ_i²/d)),
 
-the integral of the Volterra kernel (shared/math/preconditioned.md §2.3; sgd_sign_clip.md §2):
+the integral of the Volterra kernel (docs/sgd.md §5):
 the limit is stable iff ``M < 1`` and every mode rate ``2aγκ_i − hγ²κ_i²/d`` is positive; then
 ``P∞ = M·(b0/s)/(1 − M)`` and the risk is ``½(P∞ + E ε²)``. The *finite-d* forms keep the ``hγκ_i/d``
 terms, which are exactly those of the per-step recursion (for SGD ``M`` is then the exact finite-d kernel

@@ -4,7 +4,7 @@ All kernels are numba-compiled with ``nogil`` so runs can share a process on thr
 are fixed by :mod:`hdlimits.sim.registry`.
 
 Each kernel advances one run by ``lrs.size`` steps of ``e ← e − (γ_k/(dB))·P Σ_b x_b r_b`` with
-``r_b = ⟨x_b, e⟩ − ε_b`` (``e = θ − θ*``, so ``r`` is the residual ``⟨x, θ⟩ − y``; CONVENTIONS.md).
+``r_b = ⟨x_b, e⟩ − ε_b`` (``e = θ − θ*``, so ``r`` is the residual ``⟨x, θ⟩ − y``; docs/conventions.md §1).
 Residuals of a minibatch are all taken at the same ``e``.
 
 * :func:`diag_steps` — diagonal K: ``x_j = √λ_j ξ_j`` with ξ drawn in the kernel (N(0,1) by the

@@ -1,7 +1,7 @@
 """Streaming Monte Carlo kernels for signSGD, real Adam and the normalised-SGD limit of Adam.
 
 Signatures are those of :mod:`hdlimits.sim.registry`. Every kernel advances one run by ``lrs.size``
-steps of ``e ← e − (γ_k/d)·u_k`` (``e = θ − θ*``, residual ``r = ⟨x, e⟩ − ε``; CONVENTIONS.md).
+steps of ``e ← e − (γ_k/d)·u_k`` (``e = θ − θ*``, residual ``r = ⟨x, e⟩ − ε``; docs/conventions.md §1).
 
 * ``"sign"`` — signSGD, ``u = sign(g)`` coordinate-wise, ``g = (1/B) Σ_b x_b r_b``, ``sign(0) = 0``.
   ``params[0] = 1`` turns on the risk-scaled step ``γ_k·√(e_kᵀKe_k)`` (the √R schedule of Xiao,
@@ -14,7 +14,7 @@ steps of ``e ← e − (γ_k/d)·u_k`` (``e = θ − θ*``, residual ``r = ⟨x,
   kernel calls (``SimRule.state``).
 * ``"normsgd"`` — diagonally preconditioned normalised SGD with oracle normalisation,
   ``u_j = g_j / √(K_jj (eᵀKe + E ε²))``: the algorithm whose limit is the β2 → 1 Adam equation
-  (shared/math/sgd_sign_clip.md §6). ``params = (E ε², K_11, …, K_dd)`` (+ ``K`` row-major for dense K).
+  (docs/signsgd.md §7). ``params = (E ε², K_11, …, K_dd)`` (+ ``K`` row-major for dense K).
 """
 from __future__ import annotations
 

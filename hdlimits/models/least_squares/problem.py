@@ -1,4 +1,4 @@
-"""Streaming least-squares problems (CONVENTIONS.md, "Streaming linear regression").
+"""Streaming least-squares problems (docs/conventions.md §1–§5).
 
 A :class:`Problem` fixes everything the algorithm does not choose: the data covariance
 ``K = U diag(λ) Uᵀ`` (``U = I`` when no basis is given), the initial error ``e_0 = θ_0 − θ*`` as a
@@ -110,6 +110,7 @@ class Problem:
         ``seed``: None (fresh entropy, kept in ``.seed``), an int ≥ 0 or a ``SeedSequence``.
         """
         d = v.integer("d", d, low=1)
+        v.memory("d", d, 8 * d, "an isotropic problem")
         size = v.nonnegative("initial_size", initial_size)
         seq = v.seed("seed", seed)
         z = np.random.default_rng(seq).standard_normal(d)
@@ -120,7 +121,7 @@ class Problem:
     @classmethod
     def power_law(cls, d, alpha, beta, noise=None, initial_size=1.0, seed=0, rotate=False,
                   label=None):
-        """Power-law spectrum and initial error (CONVENTIONS.md, "Spectra").
+        """Power-law spectrum and initial error (docs/conventions.md §6).
 
         λ_j ∝ j^(−alpha), normalised so that tr K = d; ⟨u_j, e_0⟩² ∝ j^(−beta) with random signs
         (from ``seed``), normalised so that ‖K^{1/2} e_0‖² = initial_size. ``rotate=True`` puts the
@@ -131,6 +132,8 @@ class Problem:
         alpha = v.real("alpha", alpha, low=0.0)
         beta = v.real("beta", beta)
         size = v.nonnegative("initial_size", initial_size)
+        v.memory("d", d, 3 * d * d if rotate else 10 * d,
+                 "a rotated (dense) problem" if rotate else "a power-law problem")
         j = np.arange(1, d + 1, dtype=np.float64)
         lam = j ** (-alpha)
         lam *= d / lam.sum()

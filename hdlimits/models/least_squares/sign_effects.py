@@ -1,7 +1,7 @@
 """The four effects of signSGD as numbers, and its stationary risk.
 
 Xiao, Marshall, Agarwala, Paquette, *Exact risk curves of signSGD in high-dimensions: quantifying
-preconditioning and noise-compression effects*, arXiv 2411.12135 (shared/math/sgd_sign_clip.md §4.6–4.8).
+preconditioning and noise-compression effects*, arXiv 2411.12135 (docs/signsgd.md §5–§6).
 Conventions: ``P = eᵀKe`` (= 2R in the paper's notation, R its excess risk), step ``γ/d``, ``t = k/d``.
 
 1. **Effective learning rate** ``γ_eff(t) = γ(t)·φ(P(t))``: signSGD drifts like SGD preconditioned by

@@ -1,4 +1,4 @@
-"""hd.clipping against the claims of shared/math/sgd_sign_clip.md §5.5 / §10 (C6, C7) and the paper."""
+"""hd.clipping against the claims of docs/clipping.md §6–§7 (C6, C7) and the paper."""
 import numpy as np
 import pytest
 

@@ -6,7 +6,7 @@ import hdlimits as hd
 
 
 def test_notes_claim_C1_values():
-    # shared/math/sgd_sign_clip.md C1, in the notes' convention R = ½eᵀKe (excess) with N = d
+    # docs/sgd.md §7 C1, in the paper's convention R = ½eᵀKe (excess) with N = d
     d = 1000
     iso = hd.Problem.isotropic(d, noise=hd.noise.gaussian(1.0))
     r_inf = hd.stationary_risk(iso, hd.SGD(1.0), finite_d=False)

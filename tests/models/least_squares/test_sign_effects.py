@@ -17,7 +17,7 @@ def test_gaussian_noise_compression_is_pi_squared_over_four_at_every_risk():
 
 @pytest.mark.parametrize("df, expected", [(3.0, 0.969), (2.5, 0.600)])
 def test_student_t_compression_at_small_risk(df, expected):
-    # P → 0: φ(P)√P → (2/π)√(2π) p_ε(0), so ρ(0+) = π / (8 p_ε(0)² E ε²) (shared/math C10)
+    # P → 0: φ(P)√P → (2/π)√(2π) p_ε(0), so ρ(0+) = π / (8 p_ε(0)² E ε²) (docs/signsgd.md §8, C10)
     p0 = stats.t.pdf(0.0, df)
     m2 = df / (df - 2)
     rho0 = math.pi / (8 * p0 ** 2 * m2)
