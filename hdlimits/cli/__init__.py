@@ -15,7 +15,7 @@ Layout: :mod:`~hdlimits.cli.main` (parser, :func:`main`, exit statuses), :mod:`~
 (shared option groups), :mod:`~hdlimits.cli.builders` (options → problem, optimizer, times),
 :mod:`~hdlimits.cli.commands` (predict / simulate / compare), :mod:`~hdlimits.cli.derive`,
 :mod:`~hdlimits.cli.phase`, :mod:`~hdlimits.cli.outputs` (the output-path rule),
-:mod:`~hdlimits.cli.noise_spec` (strict ``--noise``), :mod:`~hdlimits.cli.registry` (the tables).
+:mod:`~hdlimits.cli.registry` (the tables).
 
 Extending the command
 ---------------------

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from hdlimits.cli import registry
-from hdlimits.cli.noise_spec import parse_noise
+from hdlimits.core.noise import parse as parse_noise
 
 __all__ = ["build_problem", "build_optimizer", "build_schedule", "build_times"]
 
@@ -18,7 +18,7 @@ def build_problem(args):
     if name not in registry.PROBLEMS:
         raise ValueError(f"--problem must be one of {', '.join(sorted(registry.PROBLEMS))}; got {name!r}")
     registry.check_owned_options(args, registry.PROBLEM_OPTION_OWNERS, name, "--problem")
-    return registry.PROBLEMS[name](args, parse_noise(args.noise))
+    return registry.PROBLEMS[name](args, parse_noise(args.noise, "--noise"))
 
 
 _SCHEDULE_OPTIONS = {"warmup": ("warmup_time", "start_factor"), "cosine": ("cosine_time", "final_lr"),

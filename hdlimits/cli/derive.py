@@ -21,7 +21,7 @@ import math
 import sys
 
 from hdlimits.cli.arguments import DEFAULT_NOISE
-from hdlimits.cli.noise_spec import parse_noise
+from hdlimits.core.noise import parse as parse_noise
 
 __all__ = ["add_cli", "run", "RULES"]
 
@@ -101,7 +101,7 @@ def run(args, out=None) -> int:
     import sympy as sp
     from hdlimits.derivation import engine
     out = out or sys.stdout
-    law = parse_noise(args.noise)
+    law = parse_noise(args.noise, "--noise")
     vals, line = _values(args)
     h = _rule(args.rule)
     der = engine.derive(h, law)

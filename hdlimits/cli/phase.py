@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from hdlimits.cli.arguments import OUTPUT_RULES
-from hdlimits.cli.noise_spec import parse_noise
 from hdlimits.cli.outputs import check_writable
+from hdlimits.core.noise import parse as parse_noise
 
 __all__ = ["add_cli", "run", "default_d"]
 
@@ -133,7 +133,7 @@ def _kwargs(args):
     if args.method != "ode" and args.name not in ("sgd-stability", "lr-time"):
         raise ValueError("--method applies to 'phase sgd-stability / lr-time' only")
     if args.noise is not None:
-        parse_noise(args.noise)                    # the strict check; the diagram parses it again
+        parse_noise(args.noise, "--noise")                    # the strict check; the diagram parses it again
     kw = {}
     for k in ("d", "alpha", "beta", "noise", "scale", "n_lrs", "target"):
         if getattr(args, k) is not None:

@@ -12,6 +12,7 @@ Use the factories: :func:`gaussian`, :func:`rademacher`, :func:`student_t`, :fun
 """
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ import sympy as sp
 
 from hdlimits.core import validation as v
 
-__all__ = ["NoiseLaw", "gaussian", "rademacher", "student_t", "laplace", "uniform",
+__all__ = ["NoiseLaw", "LAWS", "gaussian", "rademacher", "student_t", "laplace", "uniform",
            "gaussian_mixture", "none", "parse"]
 
 
@@ -323,35 +324,61 @@ def none() -> NoiseLaw:
     return NoNoise()
 
 
-_FACTORIES = {"gaussian": gaussian, "rademacher": rademacher, "student_t": student_t,
-              "laplace": laplace, "uniform": uniform, "gaussian_mixture": gaussian_mixture,
-              "none": none}
+#: law name → factory (the names a spec may use)
+LAWS = {"gaussian": gaussian, "rademacher": rademacher, "student_t": student_t,
+        "laplace": laplace, "uniform": uniform, "gaussian_mixture": gaussian_mixture, "none": none}
 
 
-def parse(spec: str) -> NoiseLaw:
-    """Read ``"name"`` or ``"name:key=value,key=value"``; tuple values are ``;``-separated.
+def _real(text, law, key, option):
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{option}: {law}: {key} must be a real number, got {text.strip()!r}") from None
+    if math.isnan(value):
+        raise ValueError(f"{option}: {law}: {key} must be a real number, got {text.strip()!r}")
+    return value
 
-    Examples: ``gaussian:std=0.3``, ``student_t:df=3,scale=0.5``, ``none``,
-    ``gaussian_mixture:weights=0.9;0.1,means=0;0,stds=0.1;3``.
+
+def parse(spec: str, option: str = "noise") -> NoiseLaw:
+    """The law of a spec ``"name"`` or ``"name:key=value,key=value"`` (tuple values ``;``-separated).
+
+    Examples: ``gaussian:std=0.3``, ``student_t:df=3,scale=0.5`` (``student-t`` also reads), ``none``,
+    ``gaussian_mixture:weights=0.9;0.1,means=0;0,stds=0.1;3``. Strict: an unknown law or key, a key
+    given twice or missing, or a value that is not a number raises ValueError naming ``option`` (e.g.
+    ``--noise`` on the command line), the law and the key.
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"noise must be a spec like 'gaussian:std=0.3', got {spec!r}")
+        raise ValueError(f"{option}: expected a spec like 'gaussian:std=0.3', got {spec!r}")
     name, _, rest = spec.strip().partition(":")
     name = name.strip().replace("-", "_")
-    if name not in _FACTORIES:
-        raise ValueError(f"noise law must be one of {sorted(_FACTORIES)}, got {name!r}")
+    if name not in LAWS:
+        raise ValueError(f"{option}: noise law must be one of {', '.join(sorted(LAWS))}; got {name!r}")
+    factory = LAWS[name]
+    params = inspect.signature(factory).parameters
+    required = [p for p, par in params.items() if par.default is inspect.Parameter.empty]
+    tuple_valued = name == "gaussian_mixture"
     kwargs = {}
-    for item in filter(None, (s.strip() for s in rest.split(","))):
+    for item in (x.strip() for x in rest.split(",")):
+        if not item:
+            continue
         key, eq, val = item.partition("=")
+        key = key.strip()
         if not eq:
-            raise ValueError(f"noise parameter {item!r} must be written key=value")
-        try:
-            vals = [float(x) for x in val.split(";")]
-        except ValueError:
-            raise ValueError(f"noise parameter {key.strip()!r} must be a number (or ;-separated numbers), "
-                             f"got {val!r}") from None
-        kwargs[key.strip()] = vals if len(vals) > 1 or name == "gaussian_mixture" else vals[0]
+            raise ValueError(f"{option}: {name}: parameter {item!r} must be written key=value")
+        if key not in params:
+            allowed = ", ".join(params) if params else "none (write just the law name)"
+            raise ValueError(f"{option}: {name}: unknown parameter {key!r}; allowed: {allowed}")
+        if key in kwargs:
+            raise ValueError(f"{option}: {name}: {key} is given twice")
+        vals = [_real(x, name, key, option) for x in val.split(";")]
+        if len(vals) > 1 and not tuple_valued:
+            raise ValueError(f"{option}: {name}: {key} must be one real number, got {val.strip()!r}")
+        kwargs[key] = vals if tuple_valued else vals[0]
+    missing = [p for p in required if p not in kwargs]
+    if missing:
+        raise ValueError(f"{option}: {name}: missing {', '.join(missing)} (e.g. "
+                         f"{name}:{','.join(f'{p}=1' for p in missing)})")
     try:
-        return _FACTORIES[name](**kwargs)
-    except TypeError as exc:
-        raise ValueError(f"bad parameters for noise law {name!r}: {exc}") from None
+        return factory(**kwargs)
+    except ValueError as exc:
+        raise ValueError(f"{option}: {name}: {exc}") from None

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from hdlimits import cli
-from hdlimits.cli.noise_spec import parse_noise
+from hdlimits.core.noise import parse as parse_noise
 
 SMALL = ["--d", "200", "--t-max", "2", "--n-times", "11"]
 
@@ -70,6 +70,18 @@ def test_help_states_the_directory_rule_and_exit_statuses(capsys):
 def test_huge_d_is_one_line(capsys):
     """Audit 10: numpy's _ArrayMemoryError (a MemoryError) escaped as a traceback."""
     err = _error(["predict", "--d", str(10 ** 13), "--t-max", "1"], capsys)
+    assert err.startswith("hdlimits: error: d = 10000000000000 is too large") and "GiB" in err
+
+
+def test_memory_error_is_one_line(capsys, monkeypatch):
+    """A MemoryError from any allocation (one the up-front estimate missed) is one line too."""
+    import hdlimits.predict
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 80. TiB for an array")
+
+    monkeypatch.setattr(hdlimits.predict, "predict_risk", out_of_memory)
+    err = _error(["predict", *SMALL], capsys)
     assert err.startswith("hdlimits: error: not enough memory") and "--d" in err
 
 
@@ -140,15 +152,15 @@ def test_piped_into_head(tmp_path):
 ])
 def test_noise_spec_errors(spec, message):
     with pytest.raises(ValueError) as exc:
-        parse_noise(spec)
+        parse_noise(spec, "--noise")
     assert message in str(exc.value)
 
 
 def test_noise_spec_values():
     from hdlimits.core import noise
-    assert parse_noise("gaussian:std=0.3") == noise.gaussian(0.3)
+    assert parse_noise("gaussian:std=0.3", "--noise") == noise.gaussian(0.3)
     assert parse_noise("student-t: df=3 , scale=0.5") == noise.student_t(3, 0.5)
-    assert parse_noise("none") == noise.none()
+    assert parse_noise("none", "--noise") == noise.none()
     assert parse_noise("gaussian_mixture:weights=0.9;0.1,means=0;0,stds=0.1;3") == \
         noise.gaussian_mixture([0.9, 0.1], [0, 0], [0.1, 3])
 

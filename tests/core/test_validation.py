@@ -43,7 +43,7 @@ _PROB = hd.Problem.isotropic(10, seed=0)
     (lambda: hd.predict_risk(_PROB, hd.SGD(1.0), [1.0], rtol="x"), r"rtol must be a real number in \[1e-14, 0.1\]"),
     (lambda: hd.predict_risk(_PROB, hd.SGD(1.0), [1.0], fixed_step=np.float64(-1)),
      r"fixed_step must lie in \(0, inf\), got -1.0"),
-    (lambda: hd.noise.parse("gaussian:std=abc"), r"noise parameter 'std' must be a number"),
+    (lambda: hd.noise.parse("gaussian:std=abc"), r"noise: gaussian: std must be a real number, got 'abc'"),
 ])
 def test_wrong_types_raise_value_error_naming_the_parameter(call, word):
     with pytest.raises(ValueError, match=word):
