@@ -320,6 +320,7 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
     P1 = P
     P2 = P
     slope = 0.0
+    grew = False          # a rejected trial since the last accepted step had P rising beyond rtol
     while t < t_end:
         if n_steps + n_rej >= max_steps:
             return P_out, D_out, STEP_FAILED, t, n_steps, n_rej
@@ -330,7 +331,10 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
         h = min(h, t_end - t)
         if ib < breaks.size:
             h = min(h, breaks[ib] - t)
-        tiny = 1e-13 * max(1.0, t + h)
+        # schedules are sampled just inside the step so that a jump at t or t+h is seen from the right
+        # side; the offset must stay far below h, or the end node lands before the step (a step that
+        # sees the old learning rate at its end never meets the tolerance, and h collapses)
+        tiny = min(1e-13 * max(1.0, t + h), 1e-3 * h)
         gam[0] = evaluate(s_kind, s_par, t + tiny)
         gam[1] = evaluate(s_kind, s_par, t + 0.5 * h)
         gam[2] = evaluate(s_kind, s_par, t + h - tiny)
@@ -389,7 +393,18 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
         if err > 1.0 and fixed_step <= 0.0:
             n_rej += 1
             h *= max(0.2, 0.9 * err ** -0.25) if ok else 0.25
-            if h < 1e-14 * max(t, 1.0):
+            # evidence of blow-up in the rejected trial: the solved P rises beyond the tolerance, or the
+            # free evolution alone (c_end = Σ m κ e^{-φ} D, no forcing) does, i.e. some mode is
+            # anti-damped (clock φ < 0) — then the solve itself may have overflowed
+            if (ok and P2 - P > rtol * P) or c_end - P > rtol * P:
+                grew = True
+            # underflow: h no longer resolves t (a few ulps of t; relative, not absolute: near t = 0 a
+            # learning rate of 1e6 has time scale 1e-12, which steps of 1e-15 follow accurately)
+            if h < 4e-15 * t or h < 1e-300:
+                if grew:
+                    # P rises beyond the tolerance within a few ulps of t: at that rate (≥ ~1e11/t) it
+                    # crosses the threshold (≤ 23 e-folds away) within ~1e-10·t, i.e. at t
+                    return P_out, D_out, DIVERGED, t, n_steps, n_rej
                 return P_out, D_out, STEP_FAILED, t, n_steps, n_rej
             continue
         # accepted: outputs inside (t, t+h]
@@ -420,6 +435,7 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
         a_m = aval[0]
         b_m = bval[0]
         has_prev = True
+        grew = False
         P = Pn
         t = t + h
         n_steps += 1
