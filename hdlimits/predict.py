@@ -1,62 +1,12 @@
-"""``predict_risk``: the risk curve from the limiting equations (no sampling)."""
+"""``predict_risk``: the risk curve from the limiting equations (no sampling) — the family's limit
+(:func:`hdlimits.reductions.reduce`) solved by :func:`hdlimits.solvers.solve.solve_modes`."""
 from __future__ import annotations
 
-import time
-
-import numpy as np
-
-from hdlimits.core import schedules as sch
-from hdlimits.core import validation as v
-from hdlimits.solvers import integrate as integ
-
-from hdlimits.solvers.specialize import integrator_for, recursion_for
 from hdlimits.core.results import RiskCurve
-from hdlimits.core.status import Status, check_growth
 from hdlimits.reductions import check_pair, reduce
+from hdlimits.solvers.solve import DIVERGENCE_FACTOR, check_times, divergence_threshold, solve_modes
 
-__all__ = ["predict_risk", "check_times", "DIVERGENCE_FACTOR"]
-
-#: a run (or the limit) has diverged when eᵀKe exceeds this factor times its initial scale
-DIVERGENCE_FACTOR = 1e10
-
-
-def check_times(t) -> np.ndarray:
-    try:
-        t = np.array(t, dtype=np.float64, ndmin=1)
-    except (TypeError, ValueError):
-        raise ValueError(f"t must be a non-empty 1-D array of times in [0, inf), got {type(t).__name__}") \
-            from None
-    if t.ndim != 1 or t.size == 0:
-        raise ValueError("t must be a non-empty 1-D array of times")
-    if not np.all(np.isfinite(t)) or np.any(t < 0):
-        raise ValueError("t must contain finite times in [0, inf)")
-    if np.any(np.diff(t) < 0):
-        raise ValueError("t must be non-decreasing")
-    return t
-
-
-def _breaks_of(system) -> np.ndarray:
-    """Kinks and jumps of the learning rate and of any coefficient schedule (steps stop there)."""
-    parts = [_breaks(system.schedule)]
-    if system.param_schedule is not None:
-        parts.append(_breaks(system.param_schedule))
-    return np.unique(np.concatenate(parts))
-
-
-def _breaks(schedule: sch.Schedule) -> np.ndarray:
-    p = schedule.params
-    if schedule.kind == sch.WARMUP:
-        return np.array([p[1]])
-    if schedule.kind == sch.COSINE:
-        return np.array([p[1]])
-    if schedule.kind == sch.STEP:
-        return np.unique(np.array(p[2:], dtype=np.float64))
-    return np.empty(0)
-
-
-def divergence_threshold(P0: float, noise_m2: float) -> float:
-    scale = P0 + (noise_m2 if np.isfinite(noise_m2) else 0.0)
-    return DIVERGENCE_FACTOR * max(scale, 1e-300)
+__all__ = ["predict_risk", "check_times", "divergence_threshold", "DIVERGENCE_FACTOR"]
 
 
 def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
@@ -66,7 +16,8 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
     Parameters
     ----------
     problem : Problem
-    optimizer : SGD, PreconditionedSGD, ... (anything with ``limit(problem, t_max)``)
+    optimizer : SGD, PreconditionedSGD, ClippedSGD, SignSGD, ... — any optimizer whose pair with the
+        problem has a limit in :mod:`hdlimits.reductions` (else :class:`~hdlimits.LimitNotAvailable`).
     t : 1-D non-decreasing times in units of d steps (t = k/d).
     method : ``"ode"`` — the continuous-time limit, integrated by the exponential collocation
         integrator of :mod:`hdlimits.solvers.integrate` to relative accuracy ``rtol``;
@@ -76,66 +27,13 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
     fixed_step : ``"ode"`` only — switch step control off and take steps of this length (for studies
         of the integrator's order; the default adaptive control is what you want otherwise).
 
-    Returns a :class:`RiskCurve`; a divergence shows in ``.status`` (a :class:`~hdlimits.core.status.Status`
-    with code ``diverged`` and its time ``t_event``) and the
-    curves hold ``inf`` from then on.
+    Returns a :class:`RiskCurve`; a divergence shows in ``.status`` (a
+    :class:`~hdlimits.core.status.Status` with code ``diverged`` and its time ``t_event``) and the
+    curves hold ``inf`` from then on. A risk growing without bound inside the horizon raises an
+    :class:`~hdlimits.core.status.UnstableWarning` (and is listed in ``.warnings``).
     """
     check_pair(problem, optimizer)
     t = check_times(t)
-    if method not in ("ode", "recursion"):
-        raise ValueError(f"method must be 'ode' or 'recursion', got {method!r}")
-    rtol = v.real("rtol", rtol, low=1e-14, high=0.1)
-    if fixed_step is not None:
-        fixed_step = v.real("fixed_step", fixed_step, low=0.0, low_open=True)
     system = reduce(problem, optimizer, t_max=float(t[-1]))
-    n = system.n_modes
-    if store_modes is None:
-        store_modes = n * t.size <= 20_000_000
-    kind, spar = system.schedule.numba_args()
-    P0 = system.P0
-    thr = divergence_threshold(P0, system.noise_second_moment)
-    start = time.perf_counter()
-    if P0 == 0.0 and system.noise_second_moment == 0.0:
-        # at the optimum with no noise every residual is 0, so every update u = x·h(0) is 0 (h(0) = 0
-        # for all rules here: SGD, clipping, normalisation with 0/0 := 0, sign(0) = 0, Adam's zero
-        # moments): the iterate never moves. The mode equations are singular there for rules whose
-        # a(P) blows up as P → 0 (sign, normalized, Adam), so the rest state is returned exactly.
-        P = np.zeros(t.size)
-        D = np.tile(system.D0, (t.size, 1)) if store_modes else np.zeros((0, n))
-        status, t_stat = integ.OK, 0.0
-        info = {"steps": 0, "at_rest": True}
-    elif method == "ode":
-        rate0 = 2.0 * system.schedule.peak * float(np.max(system.kappa, initial=0.0))
-        t_end = float(t[-1])
-        h0 = min(1e-3 / rate0 if rate0 > 0 else 1e-3, max(t_end, 1e-12) * 1e-3)
-        P, D, status, t_stat, nsteps, nrej = integrator_for(system).integrate(
-            system.kappa, system.weights, system.D0, float(system.d), system.curvature, kind, spar,
-            system.coef_params, system.a_is_constant, t, _breaks_of(system),
-            rtol, 1e-14 * max(P0, 1e-300), h0, thr, 10_000_000, bool(store_modes),
-            0.0 if fixed_step is None else float(fixed_step), *system.param_args())
-        info = {"steps": int(nsteps), "rejected": int(nrej)}
-    else:
-        steps = np.round(t * system.d).astype(np.int64)
-        P, D, status, k_stat = recursion_for(system).recurse(
-            system.kappa, system.weights, system.D0, float(system.d), system.curvature, kind, spar,
-            system.coef_params, steps, thr, bool(store_modes), *system.param_args())
-        t_stat = k_stat / system.d
-        nsteps = int(k_stat)
-        info = {"steps": nsteps, "exact": bool(system.exact_recursion)}
-    info["seconds"] = time.perf_counter() - start
-    info["n_modes"] = n
-    if status == integ.OK:
-        status_s = Status.ok()
-    elif status == integ.DIVERGED:
-        status_s = Status.diverged(t_stat)
-    else:
-        status_s = Status.failed(t_stat, "step size underflow")
-    excess = 0.5 * P
-    risk = system.risk_of(P)
-    if method == "ode":
-        info["rtol"] = rtol
-    m2 = system.noise_second_moment
-    warn = check_growth(t, excess, 0.5 * m2 if np.isfinite(m2) else 0.0, status_s, problem, optimizer)
-    return RiskCurve(t=t, risk=risk, excess_risk=excess, status=status_s, problem=problem,
-                     optimizer=optimizer, method=method, modes=D if store_modes else None,
-                     kappa=system.kappa, info=info, warnings=warn)
+    return solve_modes(system, t, method=method, rtol=rtol, store_modes=store_modes,
+                       fixed_step=fixed_step, problem=problem, optimizer=optimizer)

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor, wait, FIRST_EXCEPTION
 import numpy as np
 
 from hdlimits.core import validation as v
-from hdlimits.predict import check_times, divergence_threshold
+from hdlimits.solvers.solve import check_times, divergence_threshold
 from hdlimits.core.results import SimulationResult
 from hdlimits.core.status import Status, check_growth
 from hdlimits.reductions import check_pair, sim_rule

@@ -27,7 +27,7 @@ from hdlimits.core.schedules import evaluate
 from hdlimits.solvers.coefficients import one as _A  # specialize: a
 from hdlimits.solvers.coefficients import residual_second_moment as _B  # specialize: b
 
-OK, DIVERGED, STEP_FAILED = 0, 1, 2
+OK, DIVERGED, STEP_FAILED, STEP_BUDGET = 0, 1, 2, 3
 
 
 _NSER = 22
@@ -83,12 +83,13 @@ def _quad_integral(f0, f1, f2, h, sig):
 
 
 @nb.njit(cache=True, nogil=True)
-def _mode_pass(kappa, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, Up, Vp, gam_m, a_m,
+def _mode_pass(kappa, mk, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, Up, Vp, gam_m, a_m,
                h, store, E2, GW, S, Scub, Slin):
     """One pass over the modes for fixed node scalars.
 
+    ``mk[i] = m_i κ_i`` is the weight of mode i in ``P`` (mass times eigenvalue; see ModeSystem).
     Fills ``S[k, j]`` (k = 0: node h/2, k = 1: node h; j = forcing node 0, 1, 2) with
-    ``Σ_i κ_i g_ij W^{(k)}_ij`` where ``G_ij = b_j g_ij``, and returns the free decays
+    ``Σ_i m_i κ_i g_ij W^{(k)}_ij`` where ``G_ij = b_j g_ij``, and returns the free decays
     ``(c_mid, c_end)``. ``Scub`` (j = −1..2) holds the end-of-step sums of the cubic-minus-quadratic
     correction and ``Slin`` (j = 0, 2) those of the linear interpolant (error estimates). With ``store``, per-mode end weights go to
     ``E2`` and ``GW`` (for the state update).
@@ -131,13 +132,14 @@ def _mode_pass(kappa, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, Up, V
         _phi4(-phi2, ph)
         e1 = ph1[0]
         e2 = ph[0]
-        c_mid += ka * e1 * D0[i]
-        c_end += ka * e2 * D0[i]
+        mka = mk[i]
+        c_mid += mka * e1 * D0[i]
+        c_end += mka * e2 * D0[i]
         c = phi1 / phi2
         # end of step, quadratic
         _weights3(c, phi2, 1.0, ph, wq)
         for j in range(3):
-            S[1, j] += ka * g[j] * wq[j]
+            S[1, j] += mka * g[j] * wq[j]
         if store:
             E2[i] = e2
             for j in range(3):
@@ -145,10 +147,10 @@ def _mode_pass(kappa, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, Up, V
         # midpoint, quadratic
         _weights3(c, phi2, c, ph1, wc)
         for j in range(3):
-            S[0, j] += ka * g[j] * wc[j]
+            S[0, j] += mka * g[j] * wc[j]
         # linear estimate (nodes 0 and 1 in θ)
-        Slin[0] += ka * g[0] * phi2 * (ph[1] - ph[2])
-        Slin[1] += ka * g[2] * phi2 * ph[2]
+        Slin[0] += mka * g[0] * phi2 * (ph[1] - ph[2])
+        Slin[1] += mka * g[2] * phi2 * ph[2]
         if has_prev:
             # cubic minus quadratic interpolant = G[m, 0, c, 1]·θ(θ−c)(θ−1) with the previous node
             # m < 0; its convolution with e^{−φ2(1−θ)} is φ2 (J3 − (1+c) J2 + c J1)
@@ -156,7 +158,7 @@ def _mode_pass(kappa, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, Up, V
             denm = 2.0 * ka * a_m - curv * gam_m * ka * ka / d
             gm = gam_m * w[i] / (d * denm) if denm != 0.0 else 0.0
             m = -phip / phi2
-            corr = ka * phi2 * (6.0 * ph[4] - (1.0 + c) * 2.0 * ph[3] + c * ph[2])
+            corr = mka * phi2 * (6.0 * ph[4] - (1.0 + c) * 2.0 * ph[3] + c * ph[2])
             Scub[0] += corr * gm / (m * (m - c) * (m - 1.0))
             Scub[1] += corr * g[0] * (-1.0 / (m * c))
             Scub[2] += corr * g[1] / ((c - m) * c * (c - 1.0))
@@ -265,7 +267,7 @@ def _solve_nodes(c_mid, c_end, S, b0, P1, P2, cp1, cp2):
 
 
 @nb.njit(cache=True, nogil=True)
-def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
+def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
               t_out, breaks, rtol, atol, h_init, div_threshold, max_steps, store_modes,
               fixed_step, p_slots, p_kind, p_par, p_scale):
     """Integrate the mode system; return ``(P_out, D_out, status, t_status, n_steps, n_rejected)``.
@@ -273,12 +275,16 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
     ``t_out`` sorted, ≥ 0. ``breaks``: times where the schedule has kinks or jumps (steps stop there).
     ``fixed_step > 0`` switches step control off (every step has that length; used to measure the order).
     ``p_slots, p_kind, p_par, p_scale``: coefficient parameters that follow a schedule (see ModeSystem).
+    ``mass``: the multiplicities m_i of the modes; ``P = Σ m_i κ_i D_i`` (ones: the plain sum).
     ``status``: 0 ok, 1 diverged (P above ``div_threshold`` or not finite), 2 step size underflow.
     """
     n = kappa.size
     n_out = t_out.size
     P_out = np.full(n_out, np.inf)
     D_out = np.zeros((n_out if store_modes else 0, n))
+    mk = np.empty(n)
+    for i in range(n):
+        mk[i] = mass[i] * kappa[i]
     D = D_init.copy()
     Dn = np.empty(n)
     E2 = np.empty(n)
@@ -294,7 +300,7 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
     cp2 = cpar.copy()
     P = 0.0
     for i in range(n):
-        P += kappa[i] * D[i]
+        P += mk[i] * D[i]
     t = 0.0
     io = 0
     while io < n_out and t_out[io] <= 0.0:
@@ -314,9 +320,10 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
     P1 = P
     P2 = P
     slope = 0.0
+    grew = False          # a rejected trial since the last accepted step had P rising beyond rtol
     while t < t_end:
         if n_steps + n_rej >= max_steps:
-            return P_out, D_out, STEP_FAILED, t, n_steps, n_rej
+            return P_out, D_out, STEP_BUDGET, t, n_steps, n_rej
         while ib < breaks.size and breaks[ib] <= t * (1 + 1e-14) + 1e-300:
             ib += 1
         if fixed_step > 0.0:
@@ -324,7 +331,10 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
         h = min(h, t_end - t)
         if ib < breaks.size:
             h = min(h, breaks[ib] - t)
-        tiny = 1e-13 * max(1.0, t + h)
+        # schedules are sampled just inside the step so that a jump at t or t+h is seen from the right
+        # side; the offset must stay far below h, or the end node lands before the step (a step that
+        # sees the old learning rate at its end never meets the tolerance, and h collapses)
+        tiny = min(1e-13 * max(1.0, t + h), 1e-3 * h)
         gam[0] = evaluate(s_kind, s_par, t + tiny)
         gam[1] = evaluate(s_kind, s_par, t + 0.5 * h)
         gam[2] = evaluate(s_kind, s_par, t + h - tiny)
@@ -349,7 +359,7 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
             U2 = _quad_integral(A0, A1, A2, h, 1.0)
             V1 = _quad_integral(H0, H1, H2, h, 0.5)
             V2 = _quad_integral(H0, H1, H2, h, 1.0)
-            c_mid, c_end = _mode_pass(kappa, w, D, d, curv, gam, aval, U1, U2, V1, V2, has_prev,
+            c_mid, c_end = _mode_pass(kappa, mk, w, D, d, curv, gam, aval, U1, U2, V1, V2, has_prev,
                                       Up, Vp, gam_m, a_m, h, True, E2, GW, S, Scub, Slin)
             P1n, P2n, ok = _solve_nodes(c_mid, c_end, S, bval[0], P1, P2, cp1, cp2)
             if not ok:
@@ -383,7 +393,18 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
         if err > 1.0 and fixed_step <= 0.0:
             n_rej += 1
             h *= max(0.2, 0.9 * err ** -0.25) if ok else 0.25
-            if h < 1e-14 * max(t, 1.0):
+            # evidence of blow-up in the rejected trial: the solved P rises beyond the tolerance, or the
+            # free evolution alone (c_end = Σ m κ e^{-φ} D, no forcing) does, i.e. some mode is
+            # anti-damped (clock φ < 0) — then the solve itself may have overflowed
+            if (ok and P2 - P > rtol * P) or c_end - P > rtol * P:
+                grew = True
+            # underflow: h no longer resolves t (a few ulps of t; relative, not absolute: near t = 0 a
+            # learning rate of 1e6 has time scale 1e-12, which steps of 1e-15 follow accurately)
+            if h < 4e-15 * t or h < 1e-300:
+                if grew:
+                    # P rises beyond the tolerance within a few ulps of t: at that rate (≥ ~1e11/t) it
+                    # crosses the threshold (≤ 23 e-folds away) within ~1e-10·t, i.e. at t
+                    return P_out, D_out, DIVERGED, t, n_steps, n_rej
                 return P_out, D_out, STEP_FAILED, t, n_steps, n_rej
             continue
         # accepted: outputs inside (t, t+h]
@@ -396,7 +417,7 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
                 _dense_state(kappa, w, D, d, curv, gam, aval, bval, h, sig, Dn)
             Ps = 0.0
             for i in range(n):
-                Ps += kappa[i] * Dn[i]
+                Ps += mk[i] * Dn[i]
             P_out[io] = Ps
             if store_modes:
                 D_out[io, :] = Dn
@@ -405,7 +426,7 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
             D[i] = E2[i] * D[i] + bval[0] * GW[i, 0] + bval[1] * GW[i, 1] + bval[2] * GW[i, 2]
         Pn = 0.0
         for i in range(n):
-            Pn += kappa[i] * D[i]
+            Pn += mk[i] * D[i]
         slope = (Pn - P) / h
         # previous node = this step's start
         Up = _quad_integral(2 * gam[0] * aval[0], 2 * gam[1] * aval[1], 2 * gam[2] * aval[2], h, 1.0)
@@ -414,6 +435,7 @@ def integrate(kappa, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
         a_m = aval[0]
         b_m = bval[0]
         has_prev = True
+        grew = False
         P = Pn
         t = t + h
         n_steps += 1

@@ -1,7 +1,7 @@
 """The generic per-mode system every streaming least-squares optimizer reduces to (docs/sgd.md §6).
 
 In the eigenbasis of the optimizer's drift matrix (eigenvalues ``κ_i``), with ``D_i = E⟨u_i, e⟩²``
-(in the variable the drift acts on) and ``P = Σ κ_i D_i = eᵀKe``,
+(in the variable the drift acts on) and ``P = Σ m_i κ_i D_i = eᵀKe``,
 
     dD_i/dt = −(2 γ(t) a(P) κ_i − h γ(t)² κ_i² / d) D_i + (γ(t)² / d) b(P) w_i,
 
@@ -11,6 +11,13 @@ with ``tr K = d`` the top eigenvalues grow with d (docs/conventions.md §6). For
 ``a = 1``, ``b = P + E ε²``, ``w_i = κ_i / B`` and ``h = 1 + 1/B``: the continuous equation is then the
 per-step expected recursion with steps ``1/d`` read as a rate, and has exactly that recursion's
 stability threshold and stationary point (docs/sgd.md §2–§3).
+
+Modes carry a mass ``m_i ≥ 0`` (default 1): a mode stands for ``m_i`` eigen-directions that share ``κ_i``,
+``w_i`` and the per-direction second moment ``D_i`` (each obeys the equation above), so it enters the risk
+functional as ``P = Σ_i m_i κ_i D_i``. A bin of repeated eigenvalues is then one mode, and a quadrature
+node of a continuous spectrum is a mode with a non-integer weight. ``d`` stays the dimension of the
+problem (the ``1/d`` in the equation), independent of the number of modes (docs/integrator.md
+§12).
 """
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hdlimits.core.schedules import Schedule
+from hdlimits.core.schedules import Schedule, evaluate
 
 __all__ = ["ModeSystem"]
 
@@ -31,8 +38,8 @@ class ModeSystem:
     ----------
     kappa : (n,) drift eigenvalues κ_i ≥ 0.
     weights : (n,) noise weights w_i ≥ 0.
-    D0 : (n,) initial D_i.
-    d : dimension (the 1/d in the noise term and the step γ/d).
+    D0 : (n,) initial D_i (per eigen-direction).
+    d : dimension (the 1/d in the noise term and the step γ/d); not the number of modes.
     schedule : learning rate γ(t).
     a, b : numba functions ``f(P, c)``; ``coef_params`` is their ``c``.
     curvature : h, the coefficient of the ``γ²κ_i²D_i/d`` term.
@@ -42,6 +49,7 @@ class ModeSystem:
     param_slots, param_schedule, param_scale : optional time dependence of the coefficients: at every
         time τ the integrators set ``coef_params[param_slots] = param_scale·param_schedule(τ)`` before
         evaluating ``a`` and ``b`` (e.g. a clipping-threshold schedule).
+    mass : (n,) multiplicities m_i ≥ 0 (finite, float64); ``None`` means all ones. ``P = Σ m_i κ_i D_i``.
     """
 
     kappa: np.ndarray
@@ -60,14 +68,29 @@ class ModeSystem:
     param_slots: tuple = ()
     param_schedule: Schedule | None = None
     param_scale: float = 1.0
+    mass: np.ndarray | None = None
+
+    def __post_init__(self):
+        n = np.shape(self.kappa)[0] if np.ndim(self.kappa) == 1 else None
+        object.__setattr__(self, "mass", _check_mass(self.mass, n))
 
     @property
     def n_modes(self) -> int:
+        """Number of modes (array length); the dimension is ``d`` and the direction count ``Σ m_i``."""
         return self.kappa.size
 
     @property
+    def risk_weights(self) -> np.ndarray:
+        """``m_i κ_i``, the weight of ``D_i`` in ``P`` (equal to κ bit for bit when all masses are 1)."""
+        return self.mass * self.kappa
+
+    def P_of(self, D) -> np.ndarray:
+        """``P = Σ_i m_i κ_i D_i`` of a state ``D`` of shape (n,) or (..., n)."""
+        return np.asarray(D) @ self.risk_weights
+
+    @property
     def P0(self) -> float:
-        return float(np.dot(self.kappa, self.D0))
+        return float(np.dot(self.risk_weights, self.D0))
 
     def risk_of(self, P):
         """Risk ``½(P + E ε²)`` (inf when E ε² is inf)."""
@@ -91,9 +114,28 @@ class ModeSystem:
     def rhs(self, t: float, D: np.ndarray) -> np.ndarray:
         """The right-hand side in plain numpy (for reference solvers such as ``solve_ivp``)."""
         kind, p = self.schedule.numba_args()
-        from hdlimits.core.schedules import evaluate
         g = evaluate(kind, p, t)
-        P = float(np.dot(self.kappa, D))
+        P = float(np.dot(self.risk_weights, D))
         c = self.params_at(t)
         rate = 2.0 * g * self.a(P, c) * self.kappa - self.curvature * g * g * self.kappa ** 2 / self.d
         return -rate * D + (g * g / self.d) * self.b(P, c) * self.weights
+
+
+def _check_mass(mass, n) -> np.ndarray:
+    """Validated multiplicities: a writable contiguous float64 array, finite and ≥ 0, one per mode."""
+    if n is None:
+        raise ValueError("kappa must be a 1-D array of drift eigenvalues")
+    if mass is None:
+        return np.ones(n)
+    try:
+        m = np.array(mass, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        raise ValueError(f"mass must be a 1-D array of real numbers in [0, inf), got {mass!r}") from None
+    if m.ndim != 1 or m.size != n:
+        raise ValueError(f"mass must be a 1-D array with one entry per mode (length {n}), "
+                         f"got shape {m.shape}")
+    bad = ~np.isfinite(m) | (m < 0)
+    if np.any(bad):
+        raise ValueError(f"mass must be finite and ≥ 0 (range [0, inf)), got {float(m[bad][0])} "
+                         f"at index {int(np.flatnonzero(bad)[0])}")
+    return np.ascontiguousarray(m)

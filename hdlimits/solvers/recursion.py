@@ -24,17 +24,23 @@ from hdlimits.solvers.coefficients import residual_second_moment as _B  # specia
 
 
 @nb.njit(cache=True, nogil=True)
-def recurse(kappa, w, D_init, d, curv, s_kind, s_par, cpar, steps_out,
+def recurse(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, steps_out,
             div_threshold, store_modes, p_slots, p_kind, p_par, p_scale):
-    """Run ``steps_out[-1]`` steps; return ``(P_out, D_out, status, step_status)``."""
+    """Run ``steps_out[-1]`` steps; return ``(P_out, D_out, status, step_status)``.
+
+    ``mass``: the multiplicities m_i of the modes; ``P = Σ m_i κ_i D_i`` (ones: the plain sum).
+    """
     n = kappa.size
+    mk = np.empty(n)
+    for i in range(n):
+        mk[i] = mass[i] * kappa[i]
     n_out = steps_out.size
     P_out = np.full(n_out, np.inf)
     D_out = np.zeros((n_out if store_modes else 0, n))
     D = D_init.copy()
     P = 0.0
     for i in range(n):
-        P += kappa[i] * D[i]
+        P += mk[i] * D[i]
     cp = cpar.copy()
     io = 0
     k = 0
@@ -61,7 +67,7 @@ def recurse(kappa, w, D_init, d, curv, s_kind, s_par, cpar, steps_out,
             ka = kappa[i]
             Di = D[i] * (1.0 - ka * (c1 - c2 * ka)) + fb * w[i]
             D[i] = Di
-            Pn += ka * Di
+            Pn += mk[i] * Di
         P = Pn
         k += 1
         if not math.isfinite(P) or P > div_threshold:

@@ -115,7 +115,7 @@ class Divergence(_Metric):
     (``inf`` if it does not) and ``risk_at_t_max`` (risk at ``t_max``, ``inf`` after a divergence).
 
     "Diverged" means what the integrator (or simulator) reports: ``eᵀKe`` above ``1e10`` times its initial
-    scale, or not finite (:data:`hdlimits.predict.DIVERGENCE_FACTOR`). Slow divergences with a growth
+    scale, or not finite (:data:`hdlimits.solvers.solve.DIVERGENCE_FACTOR`). Slow divergences with a growth
     rate below ``≈ 23 / t_max`` are therefore not detected: choose ``t_max`` accordingly.
     """
 
@@ -264,7 +264,7 @@ class Curve(_Metric):
     source: object = None
 
     def __post_init__(self):
-        from hdlimits.predict import check_times
+        from hdlimits.solvers.solve import check_times
         object.__setattr__(self, "t", tuple(check_times(self.t)))
         check_quantity(self.quantity)
         object.__setattr__(self, "source", as_source(self.source))

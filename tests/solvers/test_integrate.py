@@ -5,6 +5,7 @@ from scipy.integrate import solve_ivp
 
 import hdlimits as hd
 from hdlimits.reductions import reduce
+from hdlimits.solvers.solve import solve_modes
 
 
 def _reference(system, t):
@@ -39,11 +40,8 @@ def test_state_dependent_drift_matches_solve_ivp(lr):
     system = ModeSystem(base.kappa, base.weights, base.D0, base.d, lr, a_inverse_sqrt, b_constant,
                         np.array([0.09, 1.0]), 0.0, 0.09, a_is_constant=False)
 
-    class Fixed:                      # an "optimizer" whose limit is this system
-        def limit(self, problem, t_max=None):
-            return system
     t = np.linspace(0, 8, 17)
-    th = hd.predict_risk(prob, Fixed(), t, rtol=1e-9)
+    th = solve_modes(system, t, rtol=1e-9)
     assert th.ok
     assert np.max(np.abs(2 * th.excess_risk / _reference(system, t) - 1)) <= 1e-6
 
@@ -109,3 +107,99 @@ def test_bad_inputs(kwargs, word):
     prob = hd.Problem.isotropic(10)
     with pytest.raises(ValueError, match=word):
         hd.predict_risk(prob, hd.SGD(1.0), **kwargs)
+
+
+# --- huge learning rates: a blow-up faster than any fixed time unit is a divergence (audit item 13) ----
+
+def _isotropic_crossing(lr, d, m2, P0=1.0):
+    """Time at which P crosses the divergence threshold for SGD (B = 1) on K = I, tr K = d.
+
+    Summing the mode equations: dP/dt = λ P + γ² E ε² with λ = γ²(1 + 2/d) − 2γ, so
+    P(t) + c = (P0 + c) e^{λt}, c = γ² E ε² / λ.
+    """
+    from hdlimits.predict import DIVERGENCE_FACTOR
+    lam = lr * lr * (1 + 2 / d) - 2 * lr
+    c = lr * lr * m2 / lam
+    thr = DIVERGENCE_FACTOR * (P0 + m2)
+    return np.log((thr + c) / (P0 + c)) / lam
+
+
+@pytest.mark.parametrize("lr", [1e6, 1e9, 1e12])
+def test_huge_constant_lr_diverges_at_the_analytic_time(lr):
+    """Was "failed at t=0 (step size underflow)": the underflow test was absolute (h < 1e-14 for t < 1),
+    while the blow-up's time scale here is 1/γ² ≪ 1e-14, which the integrator resolves fine."""
+    d, sigma = 100, 0.1
+    prob = hd.Problem.isotropic(d, noise=hd.noise.gaussian(sigma))
+    ode = hd.predict_risk(prob, hd.SGD(lr=lr), [0, 1])
+    rec = hd.predict_risk(prob, hd.SGD(lr=lr), [0, 1], method="recursion")
+    assert ode.status == "diverged" and rec.status == "diverged"
+    t_star = _isotropic_crossing(lr, d, sigma ** 2)
+    # reported at the end of the step that crosses the threshold (steps are a small part of an e-fold)
+    assert t_star * (1 - 1e-6) <= ode.status.t_event <= 1.05 * t_star
+    # the finite-d recursion overshoots within its first step (of length 1/d)
+    assert ode.status.t_event <= rec.status.t_event <= 1.0 / d
+
+
+@pytest.mark.parametrize("jump_at, factor", [(1.0, 1e6), (100.0, 1e5), (100.0, 1e12)])
+def test_learning_rate_jump_to_huge_diverges_at_the_jump(jump_at, factor):
+    """After a jump of the learning rate the step must see the new rate at its end (the one-sided
+    schedule offset used to exceed h), and a rise too fast to resolve at this t is a divergence."""
+    d = 100
+    prob = hd.Problem.isotropic(d, noise=hd.noise.gaussian(0.1))
+    opt = hd.SGD(lr=hd.schedules.step(1.0, [jump_at], factor))
+    t = [0.0, 0.5 * jump_at, 2 * jump_at]
+    ode = hd.predict_risk(prob, opt, t)
+    rec = hd.predict_risk(prob, opt, t, method="recursion")
+    assert ode.status == "diverged" and rec.status == "diverged"
+    # the blow-up takes ~23/γ² ≤ 1e-9 after the jump
+    assert jump_at <= ode.status.t_event <= jump_at * (1 + 1e-9)
+    assert jump_at < rec.status.t_event <= jump_at + 3.0 / d
+    assert np.isfinite(ode.risk[1]) and ode.risk[1] == pytest.approx(rec.risk[1], rel=0.05)
+
+
+def test_stiff_stable_system_is_ok():
+    """Rates over eight decades (κ from 1e-3 to 1e5, d = 1e6), a learning-rate drop: stable, so it must
+    integrate (status ok) and match an implicit reference with the exact Jacobian."""
+    from hdlimits.solvers import coefficients as coef
+    from hdlimits.solvers.modes import ModeSystem
+    kappa = np.geomspace(1e-3, 1e5, 30)
+    d = 1e6
+    mass = kappa ** -0.3
+    mass *= d / np.dot(mass, kappa)                 # Σ m κ = d (tr K = d)
+    D0 = 1.0 / (1.0 + kappa)
+    m2 = 0.04
+    sched = hd.schedules.step(1.0, [0.5], 0.05)
+    system = ModeSystem(kappa, kappa.copy(), D0, d, sched, coef.one, coef.residual_second_moment,
+                        np.array([m2]), 2.0, m2,
+                        mass=mass)
+
+    t = np.concatenate([[0.0], np.geomspace(1e-6, 3.0, 30)])
+    th = solve_modes(system, t, rtol=1e-10)
+    assert th.status == "ok"
+
+    def jac(s, D):
+        g = sched(s)
+        rate = 2 * g * kappa - 2.0 * g * g * kappa ** 2 / d
+        return -np.diag(rate) + np.outer(g * g / d * kappa, mass * kappa)
+    ref = []
+    for lo, hi in ((0.0, 0.5), (0.5, 3.0)):       # restart at the jump
+        te = t[(t >= lo) & (t <= hi)]
+        y0 = system.D0 if lo == 0.0 else sol.y[:, -1]
+        sol = solve_ivp(system.rhs, (lo, hi), y0, method="Radau", jac=jac, rtol=1e-11, atol=1e-20,
+                        t_eval=np.unique(np.concatenate([te, [hi]])))
+        assert sol.success
+        keep = np.isin(sol.t, te) & ((sol.t > lo) | (lo == 0.0))
+        ref.append(system.P_of(sol.y.T[keep]))
+    ref = np.concatenate(ref)
+    assert ref.size == t.size
+    assert np.max(np.abs(2 * th.excess_risk / ref - 1)) <= 1e-6
+
+
+def test_step_budget_is_its_own_failure(monkeypatch):
+    """An exhausted step budget is reported as such (it used to read 'step size underflow')."""
+    from hdlimits.solvers import solve
+    monkeypatch.setattr(solve, "MAX_STEPS", 50)
+    prob = hd.Problem.power_law(d=100, alpha=1.0, beta=1.0, noise=hd.noise.gaussian(0.3), seed=0)
+    th = hd.predict_risk(prob, hd.SGD(1.0), [0.0, 1.0], fixed_step=1e-3)
+    assert th.status == "failed" and "step budget of 50 steps exhausted" in str(th.status)
+    assert 0 < th.status.t_event < 1
