@@ -36,4 +36,4 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
     t = check_times(t)
     system = reduce(problem, optimizer, t_max=float(t[-1]))
     return solve_modes(system, t, method=method, rtol=rtol, store_modes=store_modes,
-                       fixed_step=fixed_step, problem=problem, optimizer=optimizer)
+                       fixed_step=fixed_step, problem=problem, optimizer=optimizer, warn_stacklevel=4)

@@ -92,8 +92,8 @@ def numpy_loop(prob, lr, steps, seed):
 
 
 def bench_sim(dims, t_max):
-    print(f"\n(ii) simulate vs a plain numpy streaming loop (diagonal K, SGD, Gaussian data), "
-          f"ns per coordinate-step")
+    print("\n(ii) simulate vs a plain numpy streaming loop (diagonal K, SGD, Gaussian data), "
+          "ns per coordinate-step")
     print(f"{'d':>6} {'numpy':>8} {'ours 1 worker':>14} {'ours 2 workers (wall)':>22} "
           f"{'per core':>9} {'speed-up 1w':>12} {'speed-up 2w':>12}")
     for d in dims:

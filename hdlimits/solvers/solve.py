@@ -69,10 +69,12 @@ def divergence_threshold(P0: float, noise_m2: float) -> float:
 
 
 def solve_modes(system, t, method: str = "ode", rtol: float = 1e-8, store_modes: bool | None = None,
-                fixed_step: float | None = None, problem=None, optimizer=None) -> RiskCurve:
+                fixed_step: float | None = None, problem=None, optimizer=None,
+                warn_stacklevel: int = 3) -> RiskCurve:
     """The risk curve of a mode system at times ``t`` (see :func:`hdlimits.predict_risk` for the
     parameters); ``problem`` and ``optimizer`` are recorded in the result and name the critical
-    learning rate in the growth warning."""
+    learning rate in the growth warning, which points ``warn_stacklevel`` frames up (3: the caller of
+    the function that called this one)."""
     t = check_times(t)
     if method not in METHODS:
         raise ValueError(f"method must be 'ode' or 'recursion', got {method!r}")
@@ -130,7 +132,8 @@ def solve_modes(system, t, method: str = "ode", rtol: float = 1e-8, store_modes:
     if method == "ode":
         info["rtol"] = rtol
     m2 = system.noise_second_moment
-    warn = check_growth(t, excess, 0.5 * m2 if np.isfinite(m2) else 0.0, status_s, problem, optimizer)
+    warn = check_growth(t, excess, 0.5 * m2 if np.isfinite(m2) else 0.0, status_s, problem, optimizer,
+                        stacklevel=warn_stacklevel)
     return RiskCurve(t=t, risk=risk, excess_risk=excess, status=status_s, problem=problem,
                      optimizer=optimizer, method=method, modes=D if store_modes else None,
                      kappa=system.kappa, info=info, warnings=warn, state={"mass": system.mass})
