@@ -56,7 +56,10 @@ def main(argv=None):
                    help="clipping: learning rates tried per point (default 1: the compensated lr)")
     p.add_argument("--skip", choices=["clipping", "stability"], action="append", default=[],
                    help="skip a part")
+    p.add_argument("--quick", action="store_true", help="a 16×16 grid (what scripts/bench.py --quick runs)")
     args = p.parse_args(argv)
+    if args.quick:
+        args.resolution = 16
     n = args.resolution
     if n < 2:
         p.error("--resolution must be ≥ 2")
