@@ -21,6 +21,7 @@ for _o in (
         obs.Observable("noise_kernel_norm", "noise-kernel norm 𝒦", "SGD noise-kernel norm (stochastic EOS at 𝒦 = 1)"),
         obs.Observable("param_norm", "‖θ − θ₀‖²", "squared distance travelled in parameter space"),
         obs.Observable("min_ntk_eigenvalue", "λ_min(Θ)", "smallest eigenvalue of the (mean) NTK"),
+        obs.Observable("ntk_eigenvalues", "NTK eigenvalues", "all eigenvalues of the (mean) NTK (steps × D)"),
 ):
     obs.register(_o)
 
