@@ -10,7 +10,7 @@ Conventions
 -----------
 hdlimits: step ``γ/d`` on the clipped gradient ``g·min(1, C/‖g‖)`` (C on the gradient norm), time
 ``t = steps/d``, risk ``½(eᵀKe + E ε²)``, excess risk ``½eᵀKe``. The limit sees the *residual* threshold
-``c = C/√tr K``. The notes write ``R`` for the excess risk, so their ``2R`` is our ``P = eᵀKe`` and their
+``c = C/√tr K``. The paper writes ``R`` for the excess risk, so its ``2R`` is our ``P = eᵀKe`` and their
 ``2R + σ²`` is ``P + E ε²``; their ``η`` is our ``γ`` (``N = d``). μ = P(|r| ≤ c), ν = E[min(r², c²)],
 ν̂ = ν/(P + E ε²), CCC = μ²/ν̂ (speed), CSC = μ/ν̂ (stability), with ``r = s − ε``, ``s ~ N(0, P)``.
 Claims (a)–(c) are about these coefficients: they are measured from the engine's compiled coefficients
@@ -120,7 +120,7 @@ def gaussian_values(fast):
 
 
 def student_t_ccc(fast, ax):
-    """(c) C7: Student-t df = 3, scale 1, notes' R = 0.01 (P = 0.02): max_c CCC = 1.947 at c* ≈ 0.939."""
+    """(c) C7: Student-t df = 3, scale 1, the paper's R = 0.01 (P = 0.02): max_c CCC = 1.947 at c* ≈ 0.939."""
     t3 = hd.noise.student_t(3, 1.0)
     cs, val = cl.max_ccc_threshold(0.02, t3)
     n = 400_000 if fast else 4_000_000

@@ -4,7 +4,7 @@ Paper: Xiao, Marshall, Agarwala, Paquette, *Exact risk curves of signSGD in high
 preconditioning and noise-compression effects*, arXiv:2411.12135. The claims and numbers are those of the
 docs/signsgd.md §8 (C3, C5, C9, C10), which restates the paper.
 
-Conventions: hdlimits steps ``γ/d``, time ``t = k/d``; ``P = eᵀKe``. The paper's (and notes') ``R`` is the
+Conventions: hdlimits steps ``γ/d``, time ``t = k/d``; ``P = eᵀKe``. The paper's ``R`` is the
 excess risk ``½eᵀKe`` = our ``excess_risk``, their ``η`` our ``γ``; their ``φ(R)`` is our ``φ(2R)``.
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ def run(fast: bool, outdir) -> list[dict]:
     rho_t = [float(compression_ratio(2 * R, hd.noise.student_t(nu, 1.0))) for nu, R in
              ((3.0, 1e-9), (2.5, 1e-9), (3.0, 1.0))]
     ok = (abs(rho_t[0] - 0.969) < 1e-3 and abs(rho_t[1] - 0.600) < 1e-3 and abs(rho_t[2] - 1.785) < 1e-3)
-    rows.append(_row("Student-t ρ(0+) = 0.969 (ν=3), 0.600 (ν=2.5); ρ(R=1) = 1.785 (ν=3) (notes C10)",
+    rows.append(_row("Student-t ρ(0+) = 0.969 (ν=3), 0.600 (ν=2.5); ρ(R=1) = 1.785 (ν=3) (C10, docs/signsgd.md §8)",
                      f"{rho_t[0]:.4f}, {rho_t[1]:.4f}, {rho_t[2]:.4f}", ok))
 
     # 2. the four effects on a diagonal power law, and the stationary risk C5
