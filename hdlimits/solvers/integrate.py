@@ -82,6 +82,52 @@ def _quad_integral(f0, f1, f2, h, sig):
                 + f2 * (-0.5 * s2 + 2.0 * s3 / 3.0))
 
 
+#: a mode whose decay rate 2γκa − hγ²κ²/d is this close to cancelling (relative to its two terms), or
+#: zero, is stepped in time by Simpson's rule instead of in its own clock (docs/integrator.md §14)
+NEAR_ZERO_RATE = 1e-2
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _near_zero_mode(i, ka, mka, wi, Di, d, gam, h, phi1, phi2, phiq, has_prev, store, E2, GW, S, Scub,
+                    Slin):
+    """A mode whose clock hardly advances or is degenerate (rate ≈ 0: the dividing forcing per unit
+    clock is ill-conditioned). In time, ``D(h) = e^{−φ(h)}D(0) + ∫_0^h e^{−(φ(h)−φ(s))} f(s) ds`` with
+    ``f = γ² b w/d``; the integral is taken by Simpson's rule on the step's nodes (and on [0, h/2] with
+    f interpolated at h/4 for the midpoint node). Its error estimate is the trapezoid-minus-Simpson
+    difference (conservative). Adds the mode's forcing weights to ``S`` and the estimate sums."""
+    f0 = gam[0] * gam[0] * wi / d
+    f1 = gam[1] * gam[1] * wi / d
+    f2 = gam[2] * gam[2] * wi / d
+    e_end0 = math.exp(-phi2)             # e^{-(φ(h) - φ(0))}
+    e_end1 = math.exp(-(phi2 - phi1))    # e^{-(φ(h) - φ(h/2))}
+    w10 = h / 6.0 * f0 * e_end0
+    w11 = 4.0 * h / 6.0 * f1 * e_end1
+    w12 = h / 6.0 * f2
+    S[1, 0] += mka * w10
+    S[1, 1] += mka * w11
+    S[1, 2] += mka * w12
+    # midpoint node: Simpson on [0, h/2], f(h/4) = 3/8 f0 + 3/4 f1 − 1/8 f2
+    m0 = math.exp(-phi1)
+    mq = math.exp(-(phi1 - phiq))
+    S[0, 0] += mka * h / 12.0 * f0 * (m0 + 4.0 * mq * 0.375)
+    S[0, 1] += mka * h / 12.0 * f1 * (4.0 * mq * 0.75 + 1.0)
+    S[0, 2] += mka * h / 12.0 * f2 * (4.0 * mq * -0.125)
+    # error estimates: the trapezoid rule on the step's end points
+    t0 = h / 2.0 * f0 * e_end0
+    t2 = h / 2.0 * f2
+    Slin[0] += mka * t0
+    Slin[1] += mka * t2
+    if has_prev:
+        Scub[1] += mka * (t0 - w10)
+        Scub[2] += mka * (-w11)
+        Scub[3] += mka * (t2 - w12)
+    if store:
+        E2[i] = e_end0
+        GW[i, 0] = w10
+        GW[i, 1] = w11
+        GW[i, 2] = w12
+
+
 @nb.njit(cache=True, nogil=True)
 def _mode_pass(kappa, mk, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, Up, Vp, gam_m, a_m,
                h, store, E2, GW, S, Scub, Slin):
@@ -109,24 +155,28 @@ def _mode_pass(kappa, mk, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, U
     Slin[1] = 0.0
     c_mid = 0.0
     c_end = 0.0
+    # clock integrals at h/4 (only the near-zero-rate branch below uses them)
+    Uq = _quad_integral(2 * gam[0] * aval[0], 2 * gam[1] * aval[1], 2 * gam[2] * aval[2], h, 0.25)
+    Vq = _quad_integral(curv * gam[0] ** 2, curv * gam[1] ** 2, curv * gam[2] ** 2, h, 0.25)
     for i in range(n):
         ka = kappa[i]
         phi1 = ka * U1 - ka * ka * V1 / d
         phi2 = ka * U2 - ka * ka * V2 / d
-        zero_rate = ka == 0.0 or phi2 == 0.0
-        if not zero_rate:
+        near_zero = ka == 0.0 or phi2 == 0.0
+        if not near_zero:
             for j in range(3):
-                den = 2.0 * ka * aval[j] - curv * gam[j] * ka * ka / d
-                if den == 0.0:
-                    zero_rate = True
+                drift = 2.0 * ka * aval[j]
+                curv_term = curv * gam[j] * ka * ka / d
+                den = drift - curv_term
+                if abs(den) <= NEAR_ZERO_RATE * (abs(drift) + abs(curv_term)):
+                    near_zero = True
                     break
                 g[j] = gam[j] * w[i] / (d * den)
-        if zero_rate:
-            # no decay: D grows by w ∫ γ² b / d (Simpson); contributes nothing to P when κ = 0
-            if store:
-                E2[i] = 1.0
-                for j in range(3):
-                    GW[i, j] = w[i] * gam[j] * gam[j] / d * h * (1.0 if j != 1 else 4.0) / 6.0
+        if near_zero:
+            _near_zero_mode(i, ka, mk[i], w[i], D0[i], d, gam, h, phi1, phi2, ka * Uq - ka * ka * Vq / d,
+                            has_prev, store, E2, GW, S, Scub, Slin)
+            c_mid += mk[i] * math.exp(-phi1) * D0[i]
+            c_end += mk[i] * math.exp(-phi2) * D0[i]
             continue
         _phi4(-phi1, ph1)
         _phi4(-phi2, ph)
@@ -188,19 +238,27 @@ def _dense_state(kappa, w, D0, d, curv, gam, aval, bval, h, sig, out):
         ok = ka != 0.0 and phi2 != 0.0
         g0 = g1 = g2 = 0.0
         if ok:
-            dens0 = 2.0 * ka * aval[0] - curv * gam[0] * ka * ka / d
-            dens1 = 2.0 * ka * aval[1] - curv * gam[1] * ka * ka / d
-            dens2 = 2.0 * ka * aval[2] - curv * gam[2] * ka * ka / d
-            ok = dens0 != 0.0 and dens1 != 0.0 and dens2 != 0.0
-            if ok:
-                g0 = gam[0] * w[i] * bval[0] / (d * dens0)
-                g1 = gam[1] * w[i] * bval[1] / (d * dens1)
-                g2 = gam[2] * w[i] * bval[2] / (d * dens2)
+            for j in range(3):
+                drift = 2.0 * ka * aval[j]
+                curv_term = curv * gam[j] * ka * ka / d
+                if abs(drift - curv_term) <= NEAR_ZERO_RATE * (abs(drift) + abs(curv_term)):
+                    ok = False
+        if ok:
+            g0 = gam[0] * w[i] * bval[0] / (d * (2.0 * ka * aval[0] - curv * gam[0] * ka * ka / d))
+            g1 = gam[1] * w[i] * bval[1] / (d * (2.0 * ka * aval[1] - curv * gam[1] * ka * ka / d))
+            g2 = gam[2] * w[i] * bval[2] / (d * (2.0 * ka * aval[2] - curv * gam[2] * ka * ka / d))
         if not ok:
+            # as in _near_zero_mode: Simpson in time on [0, σh] with f on the step's quadratic
             f0 = w[i] * gam[0] ** 2 * bval[0] / d
             f1 = w[i] * gam[1] ** 2 * bval[1] / d
             f2 = w[i] * gam[2] ** 2 * bval[2] / d
-            out[i] = D0[i] + _quad_integral(f0, f1, f2, h, sig)
+            x = 0.5 * sig                                  # the midpoint of [0, σh] in units of h
+            fx = f0 * (x - 0.5) * (x - 1.0) * 2.0 - f1 * x * (x - 1.0) * 4.0 + f2 * x * (x - 0.5) * 2.0
+            fs = f0 * (sig - 0.5) * (sig - 1.0) * 2.0 - f1 * sig * (sig - 1.0) * 4.0 \
+                + f2 * sig * (sig - 0.5) * 2.0
+            phix = ka * _quad_integral(A0, A1, A2, h, x) - ka * ka * _quad_integral(H0, H1, H2, h, x) / d
+            out[i] = (math.exp(-phis) * D0[i] + sig * h / 6.0 * (math.exp(-phis) * f0
+                      + 4.0 * math.exp(-(phis - phix)) * fx + fs))
             continue
         _phi4(-phis, ph)
         _weights3(phi1 / phi2, phi2, phis / phi2, ph, wq)

@@ -203,3 +203,26 @@ def test_step_budget_is_its_own_failure(monkeypatch):
     th = hd.predict_risk(prob, hd.SGD(1.0), [0.0, 1.0], fixed_step=1e-3)
     assert th.status == "failed" and "step budget of 50 steps exhausted" in str(th.status)
     assert 0 < th.status.t_event < 1
+
+
+@pytest.mark.parametrize("lr", [1.0, 1.0 + 1e-9, 1.001, 1.009])
+def test_mode_with_a_vanishing_decay_rate(lr):
+    """d = 1, K = 1, SGD: dD/dt = −(2γ − 2γ²)D + γ²D = (3γ² − 2γ)D. At γ = 1 the mode's own decay rate
+    cancels exactly (the forcing then drives it); near 1 it nearly cancels. Such modes used to be left
+    out of P (exact zero: 0.78 for e^3 = 20) or lost digits; now they are stepped by Simpson's rule in
+    time: within 1e-9 of the exact exponential."""
+    prob = hd.Problem.isotropic(1)
+    t = np.array([0.0, 1.0, 1.5, 2.0, 3.0])
+    th = hd.predict_risk(prob, hd.SGD(lr), t)
+    exact = 0.5 * np.exp((3 * lr * lr - 2 * lr) * t)
+    assert th.status == "ok"
+    np.testing.assert_allclose(th.excess_risk, exact, rtol=1e-9)
+
+
+def test_zero_decay_rate_with_strong_forcing_diverges():
+    """isotropic(50), γ = 50: every mode's decay rate 2γ − 2γ²/d is exactly 0 and P' = (γ²/d)·d·P =
+    2500 P, so P crosses 1e10·P(0) at t = ln(1e10)/2500 ≈ 0.00921 (it was reported 'ok' at 134)."""
+    prob = hd.Problem.isotropic(50)
+    th = hd.predict_risk(prob, hd.SGD(50.0), np.linspace(0, 0.05, 11))
+    assert th.status == "diverged"
+    assert th.status.t_event == pytest.approx(np.log(1e10) / 2500, rel=2e-2)
