@@ -351,6 +351,23 @@ def _check_roles(theory, sim):
                          f"{type(sim).__name__} (method={getattr(sim, 'method', '?')!r})")
 
 
+def _grid_mismatch(t1, t2):
+    """None when the two time grids agree (tolerance :data:`T_TOLERANCE`), else how they differ."""
+    if t1.size != t2.size:
+        return f"theory has {t1.size} times, sim has {t2.size}"
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(t1 - t2) <= T_TOLERANCE * np.maximum(1.0, np.abs(t1)))
+    if not bad.any():
+        return None
+    i = int(np.flatnonzero(bad)[0])
+    return f"they differ first at index {i}: {float(t1[i]):.10g} vs {float(t2[i]):.10g}"
+
+
+def _has_dense_output(theory) -> bool:
+    return (callable(getattr(type(theory), "sol", None)) and getattr(theory, "method", "") in ("ode", "recursion")
+            and getattr(theory, "problem", None) is not None and getattr(theory, "optimizer", None) is not None)
+
+
 def compare(theory, sim, quantity: str = "excess_risk", level: float = DEFAULT_LEVEL) -> Comparison:
     """Compare a predicted curve with a simulated one at their common times, and state a verdict.
 
@@ -367,9 +384,11 @@ def compare(theory, sim, quantity: str = "excess_risk", level: float = DEFAULT_L
         unchanged), and for noise without a second moment the risk is infinite.
     level : family-wise false-alarm probability of the verdict, in (0, 1) (default 0.01).
 
-    The two curves must be given on the same time grid (``t = steps/d``): same length and
-    ``|t_theory − t_sim| ≤ 1e-12·max(1, |t|)``, else ``ValueError``. The simulator records the risk after
-    step ``round(t·d)``, so pass times that are multiples of ``1/d`` when exactness at ``O(1/d)`` matters.
+    Times: when the two grids agree (same length, ``|t_theory − t_sim| ≤ 1e-12·max(1, |t|)``) the curves
+    are compared as they are. Otherwise — e.g. ``simulate`` reported times off the ``1/d`` grid at the
+    steps it ran, ``round(t·d)/d`` — a theory result with dense output (``sol``: a ``predict_risk``
+    result that still holds its problem and optimizer) is evaluated at the simulation's times, with a
+    note; anything else raises ``ValueError``.
 
     Verdict: with ``n`` times where z is defined and ``runs`` runs, the theory is ``"consistent"`` when
     ``max |z| ≤ t_{runs−1}^{-1}(1 − level/(2n))`` (Student-t quantile, Bonferroni over the times), else
@@ -392,25 +411,26 @@ def compare(theory, sim, quantity: str = "excess_risk", level: float = DEFAULT_L
         raise ValueError(f"level must lie in (0, 1) (a family-wise probability), got {level:g}")
     t1 = np.asarray(theory.t, dtype=np.float64).reshape(-1)
     t2 = np.asarray(sim.t, dtype=np.float64).reshape(-1)
-    if t1.size != t2.size:
-        raise ValueError(f"theory and sim must share the time grid t: theory has {t1.size} times, "
-                         f"sim has {t2.size}")
-    if t1.size == 0:
+    if t2.size == 0:
         raise ValueError("theory and sim have no times to compare")
-    with np.errstate(invalid="ignore"):
-        dt = np.abs(t1 - t2)
-        bad = ~(dt <= T_TOLERANCE * np.maximum(1.0, np.abs(t1)))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"theory and sim must share the time grid t (tolerance {T_TOLERANCE:g}); "
-                         f"they differ first at index {i}: {t1[i]!r} vs {t2[i]!r}")
-    t = t1
-    th = _values(theory, quantity, "theory")
+    notes = []
+    mismatch = _grid_mismatch(t1, t2)
+    if mismatch is None:
+        th = _values(theory, quantity, "theory")
+    elif _has_dense_output(theory):
+        # e.g. simulate() moved times off the 1/d grid to the steps it ran: the theory is evaluated at
+        # the simulation's own times by dense output (same method and rtol)
+        th = np.asarray(theory.sol(t2, quantity), dtype=np.float64)
+        notes.append(f"theory evaluated at the simulation's {t2.size} times by dense output (the grids "
+                     f"differ: {mismatch})")
+    else:
+        raise ValueError(f"theory and sim must share the time grid t (tolerance {T_TOLERANCE:g}): "
+                         f"{mismatch}; predict at the simulation's times (t=sim.t)")
+    t = t2
     sm = _values(sim, quantity, "sim")
     se = _stderr_of(sim, quantity)
     runs = getattr(sim, "runs", None)
     runs = int(runs) if runs else None
-    notes = []
 
     both = np.isfinite(th) & np.isfinite(sm)
     gap = np.full(t.shape, np.nan)

@@ -255,3 +255,23 @@ def test_divergence_time_is_the_status_event_time():
     assert c.theory_divergence_t == theory.status.t_event
     assert c.sim_divergence_t == sim.status.t_event
     assert theory.status.t_event not in set(t)          # between output times, at the exact step
+
+
+def test_times_off_the_grid_are_compared_by_dense_output():
+    """Audit: predict_risk and simulate on the same t off the 1/d grid were refused (simulate reports
+    the times it ran, round(t·d)/d). The theory is now evaluated at the simulation's times."""
+    import warnings
+    prob = hd.Problem.power_law(d=300, alpha=0.8, beta=1.0, noise=hd.noise.gaussian(0.3), seed=0)
+    opt = hd.SGD(1.0)
+    t = np.array([0.0, 0.101, 0.5, 1.0])
+    th = hd.predict_risk(prob, opt, t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)     # simulate says it moved a time
+        sm = hd.simulate(prob, opt, t, runs=8, seed=0)
+    c = compare(th, sm)
+    np.testing.assert_array_equal(c.t, sm.t)
+    assert c.t[1] == pytest.approx(30 / 300)
+    assert any("dense output" in n for n in c.notes)
+    # another integration to another output grid: equal to the integrator's accuracy
+    np.testing.assert_allclose(c.theory[1], th.sol([0.1], "excess_risk")[0], rtol=1e-6)
+    assert c.verdict == "consistent"

@@ -32,6 +32,14 @@ _OWN = frozenset({"t", "status", "problem", "optimizer", "method", "info", "stat
                   "runs", "seed", "data", "diverged_runs", "_obs", "_runs", "_stderr", "_desc"})
 
 
+def _seed_text(seed) -> str:
+    """A one-line seed: an int, or ``entropy/spawn_key`` for a spawned SeedSequence."""
+    if isinstance(seed, np.random.SeedSequence):
+        key = ",".join(map(str, seed.spawn_key))
+        return f"{seed.entropy}" + (f" spawn_key ({key})" if key else "")
+    return str(seed)
+
+
 class UnknownObservable(AttributeError, ValueError):
     """An observable name the result does not hold (a ValueError, and an AttributeError so that
     ``getattr(result, name, default)`` and ``hasattr`` keep working)."""
@@ -417,7 +425,7 @@ class SimulationResult(RiskCurve):
 
     def metadata(self) -> dict:
         meta = super().metadata()
-        meta.update({"runs": self.runs, "seed": str(self.seed), "data": self.data,
+        meta.update({"runs": self.runs, "seed": _seed_text(self.seed), "data": self.data,
                      "diverged_runs": self.diverged_runs})
         return meta
 
@@ -425,7 +433,7 @@ class SimulationResult(RiskCurve):
         return f", runs={self.runs}"
 
     def _summary_lines(self) -> list:
-        return [f"  runs:      {self.runs} ({self.data} data, seed {self.seed}, "
+        return [f"  runs:      {self.runs} ({self.data} data, seed {_seed_text(self.seed)}, "
                 f"{self.diverged_runs} diverged)"]
 
 

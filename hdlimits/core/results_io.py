@@ -53,7 +53,7 @@ def to_dict(res, state: bool = False) -> dict:
     if state and res.state:
         out["state"] = {k: v for k, v in res.state.items() if v is not None}
     if hasattr(res, "runs_of"):
-        out["simulation"] = {"runs": res.runs, "seed": res.seed, "data": res.data,
+        out["simulation"] = {"runs": res.runs, "seed": _seed_out(res.seed), "data": res.data,
                              "diverged_runs": res.diverged_runs,
                              "runs_data": {k: v for k, v in res._runs.items() if v is not None},
                              "stderr": {k: v for k, v in res._stderr.items() if v is not None}}
@@ -82,7 +82,7 @@ def from_dict(data: dict, classes: dict):
                   state={k: jsonfmt.float_array(v) for k, v in data.get("state", {}).items()})
     sim = data.get("simulation")
     if sim is not None:
-        res = classes[kind](runs=sim["runs"], seed=sim.get("seed"), data=sim.get("data", "gaussian"),
+        res = classes[kind](runs=sim["runs"], seed=_seed_in(sim.get("seed")), data=sim.get("data", "gaussian"),
                             diverged_runs=sim.get("diverged_runs", 0),
                             runs_data={k: jsonfmt.float_array(v) for k, v in sim["runs_data"].items()},
                             stderrs={k: jsonfmt.float_array(v) for k, v in sim["stderr"].items()},
@@ -91,3 +91,17 @@ def from_dict(data: dict, classes: dict):
         res = classes[kind](**common)
     res._desc.update(problem=data.get("problem"), optimizer=data.get("optimizer"))
     return res
+
+
+def _seed_out(seed):
+    """A seed for JSON: an int as is; a spawned SeedSequence as its entropy and spawn key."""
+    if isinstance(seed, np.random.SeedSequence):
+        return {"entropy": seed.entropy, "spawn_key": list(seed.spawn_key), "pool_size": seed.pool_size}
+    return seed
+
+
+def _seed_in(seed):
+    if isinstance(seed, dict) and "entropy" in seed:
+        return np.random.SeedSequence(seed["entropy"], spawn_key=tuple(seed.get("spawn_key", ())),
+                                      pool_size=seed.get("pool_size", 4))
+    return seed

@@ -227,6 +227,14 @@ def _run_all(setup, children, steps_out, thr, prog, workers):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _repeatable(seq: np.random.SeedSequence):
+    """What ``result.seed`` holds so that ``simulate(..., seed=result.seed)`` repeats the run: the entropy
+    (an int) for a root sequence, the sequence itself (entropy and spawn key) for a spawned one."""
+    if not seq.spawn_key:
+        return seq.entropy
+    return np.random.SeedSequence(seq.entropy, spawn_key=seq.spawn_key, pool_size=seq.pool_size)
+
+
 def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian",
              workers: int | None = None, progress: bool | None = None) -> SimulationResult:
     """Simulate ``runs`` independent streaming runs and average their risk.
@@ -300,5 +308,5 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     return SimulationResult(t=t, risk=risk, excess_risk=excess, status=status, problem=problem,
                             optimizer=optimizer, method="simulation", info=info,
                             risk_runs=risk_runs, excess_risk_runs=excess_runs, risk_stderr=rk_se,
-                            excess_risk_stderr=ex_se, runs=runs, seed=base.entropy, data=data,
+                            excess_risk_stderr=ex_se, runs=runs, seed=_repeatable(base), data=data,
                             diverged_runs=len(div_steps), warnings=warn)

@@ -163,3 +163,18 @@ def test_seed_sequence_is_not_advanced_by_simulate():
     c = hd.simulate(prob, hd.SGD(0.5), [0.0, 1.0], runs=2, seed=12)
     assert np.array_equal(a.risk_runs, b.risk_runs) and np.array_equal(a.risk_runs, c.risk_runs)
     assert a.seed == 12
+
+
+def test_result_seed_repeats_a_run_seeded_by_a_spawned_sequence():
+    """Audit: result.seed dropped the spawn key of a spawned SeedSequence, so seed=result.seed did not
+    repeat the run (also after a JSON round trip)."""
+    prob = hd.Problem.power_law(d=100, alpha=0.8, beta=1.0, noise=hd.noise.gaussian(0.3), seed=0)
+    ss = np.random.SeedSequence(5).spawn(3)[2]
+    first = hd.simulate(prob, hd.SGD(1.0), [0.0, 0.5, 1.0], runs=3, seed=ss, progress=False)
+    again = hd.simulate(prob, hd.SGD(1.0), [0.0, 0.5, 1.0], runs=3, seed=first.seed, progress=False)
+    np.testing.assert_array_equal(again.risk_runs, first.risk_runs)
+    loaded = hd.load_result(first.to_json())
+    np.testing.assert_array_equal(
+        hd.simulate(prob, hd.SGD(1.0), [0.0, 0.5, 1.0], runs=3, seed=loaded.seed, progress=False).risk_runs,
+        first.risk_runs)
+    assert "spawn_key (2)" in str(first)
