@@ -283,6 +283,8 @@ def risk_curves(theory, sim=None, path=None, quantity: str = "risk", logy: bool 
         title = f"{title}\n{SWITCH_NOTE}" if title else SWITCH_NOTE
     _finish(ax, fig, drawn, bands, [xrange], {floor} if floor is not None else set(), quantity, logy,
             logx, title)
+    if any(hasattr(c, "step") for c in (theory, sim) if c is not None):
+        ax.set_xlabel("step")   # families whose time is the step count (docs/sharpness.md)
     _save(fig, path, dpi)
     return fig
 
