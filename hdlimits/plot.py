@@ -97,6 +97,8 @@ def _problem_title(curve):
     prob = getattr(curve, "problem", None)
     if prob is None:
         return None
+    if getattr(prob, "noise", None) is None:        # families without label noise (sharpness)
+        return getattr(prob, "label", type(prob).__name__)
     noise = getattr(getattr(prob, "noise", None), "spec", lambda: "?")()
     return f"{getattr(prob, 'label', 'problem')}, noise {noise}"
 

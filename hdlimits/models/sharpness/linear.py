@@ -160,6 +160,10 @@ class LinearModel:
             return z[..., self._perm]
         return z @ self.eigenvectors
 
+    @property
+    def label(self) -> str:
+        return self.describe()
+
     def describe(self) -> str:
         return f"LinearModel {self.ensemble}, λ_max={self.lambda_max:.5g}, tr Θ={self.trace:.5g}"
 
