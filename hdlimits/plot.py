@@ -335,5 +335,7 @@ def risk_curves_many(items, path=None, quantity: str = "risk", logy: bool = True
     if switched:
         title = f"{title}\n{SWITCH_NOTE}" if title else SWITCH_NOTE
     _finish(ax, fig, drawn, bands, xranges, floors, quantity, logy, logx, title, outside_legend=own)
+    if any(hasattr(c, "step") for it in items for c in it[:2] if c is not None):
+        ax.set_xlabel("step")   # families whose time is the step count (docs/sharpness.md)
     _save(fig, path, dpi)
     return fig
