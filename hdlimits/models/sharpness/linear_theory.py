@@ -228,7 +228,7 @@ def _kernel_top(lin, eta, c, cov, mu) -> float:
     if D <= 3:
         Kmat = np.column_stack([mv(e) for e in np.eye(D)])
         return float(np.linalg.eigvalsh(0.5 * (Kmat + Kmat.T))[-1])
-    val = eigsh(op, k=1, which="LA", tol=1e-10, v0=np.ones(D), return_eigenvectors=False)
+    val = eigsh(op, k=1, which="LA", tol=1e-9, v0=np.ones(D), return_eigenvectors=False)
     return float(val[0])
 
 
@@ -251,7 +251,7 @@ def _exact_rate(lin, eta, c, cov) -> float:
         a_ = lo
     while g(b_) > 0:
         b_ = b_ + 2 * (b_ - gmax)
-    return optimize.brentq(g, a_, b_, xtol=1e-11, rtol=1e-10)
+    return optimize.brentq(g, a_, b_, xtol=1e-11, rtol=1e-9)
 
 
 def _exact_edge(lin, B, sampling, eta_s) -> float:
@@ -265,7 +265,7 @@ def _exact_edge(lin, B, sampling, eta_s) -> float:
     hi = min(eta_s * 1.01, eos * (1 - 1e-9))
     while g(hi) < 0:
         hi = min(hi + 0.5 * (eos - hi), eos * (1 - 1e-9))
-    return optimize.brentq(g, lo, hi, xtol=1e-12, rtol=1e-9)
+    return optimize.brentq(g, lo, hi, xtol=1e-12, rtol=1e-8)
 
 
 def growth_rate(lin, lr, batch, sampling="without_replacement", method="modes") -> float:

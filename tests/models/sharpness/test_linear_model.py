@@ -185,3 +185,28 @@ def test_bad_input_names_the_parameter(call, name):
 
 
 _LIN = hs.LinearModel.from_ntk(np.linspace(0.5, 2.0, 10), seed=0)
+
+
+@pytest.mark.parametrize("sampling", ["without_replacement", "with_replacement"])
+def test_dense_step_path_vs_exact_recursion(sampling):
+    """B > D/8 uses the (runs × D)(D × D) product with batch weights (repeats counted): 200 runs."""
+    lin = hs.LinearModel.from_ntk(np.linspace(0.2, 2.0, 40), seed=3)
+    opt = hd.SGD(lr=0.6 * float(hs.critical_lr(lin, 20, sampling=sampling)), batch=20)
+    th = hs.predict(lin, opt, steps=60, sampling=sampling)
+    mc = hs.simulate(lin, opt, steps=60, runs=200, seed=1, sampling=sampling)
+    z = (mc.loss[1:] - th.loss[1:]) / mc.loss_stderr[1:]
+    assert np.max(np.abs(z)) < family_z(60, 200), np.max(np.abs(z))
+
+
+def test_plots_label_steps_and_results_round_trip(tmp_path):
+    lin = hs.LinearModel.marchenko_pastur(D=30, P=60, seed=0)
+    opt = hd.SGD(lr=0.2, batch=5)
+    th = hs.predict(lin, opt, steps=20)
+    mc = hs.simulate(lin, opt, steps=20, runs=8, seed=0)
+    fig = hd.plot.risk_curves(th, mc, quantity="loss", path=tmp_path / "a.png")
+    assert fig.axes[0].get_xlabel() == "step"
+    assert "noise" not in fig.axes[0].get_title()
+    fig = hd.plot.risk_curves_many([(th, mc, "x")], quantity="loss")
+    assert fig.axes[0].get_xlabel() == "step"
+    assert '"loss"' in mc.to_json()        # (hd.load_result does not know the sharpness types yet)
+    assert th.step is th.t and th.sharpness[0] == pytest.approx(lin.lambda_max)
