@@ -28,7 +28,9 @@ class LinearModel:
     """
 
     def __init__(self, eigenvalues, eigenvectors, residual0, *, alpha=None, seed=None, ensemble="ntk"):
-        lam = np.asarray(eigenvalues, dtype=np.float64)
+        lam = np.array(eigenvalues, dtype=np.float64)
+        # rounding-level eigenvalues of a rank-deficient NTK (D > P) are its null space: exactly 0
+        lam[lam < 1e-12 * max(lam.max(), 0.0)] = 0.0
         order = np.argsort(lam, kind="stable")
         self.eigenvalues = lam[order]
         self.eigenvalues.setflags(write=False)

@@ -215,7 +215,9 @@ def _kernel_top(lin, eta, c, cov, mu) -> float:
     lam = lin.eigenvalues
     a = 1 - eta * lam
     G = np.outer(a, a) + eta ** 2 * cov * np.outer(lam, lam)
-    W = eta ** 2 * c * np.outer(lam, lam) / (mu - G)
+    num = eta ** 2 * c * np.outer(lam, lam)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        W = np.where((num > 0) & (mu > G), num / (mu - G), 0.0)   # null modes (λ = 0) carry no noise
     U = lin.eigenvectors
     D = lin.D
 
@@ -275,7 +277,8 @@ def growth_rate(lin, lr, batch, sampling="without_replacement", method="modes") 
     ``1 = (1/D) Σ_α η²cλ_α²/(μ − A_α)``, ``A_α = (1−ηλ_α)² + κη²λ_α²`` (μ = 1 exactly at 𝒦 ≈ 1;
     needs delocalised eigenvectors). ``method="exact"``: the spectral radius of the exact second-moment
     operator M ↦ AMA + η²ΘN(M)Θ (O(D³) per Lanczos step). A localised model (Θ diagonal) always gets
-    the exact value ``max_α (1−ηλ_α)² + vη²λ_α²``."""
+    the exact value ``max_α (1−ηλ_α)² + vη²λ_α²``. Null modes (λ = 0, e.g. D > P) never move, so μ ≥ 1
+    whenever Θ is singular; the edge of ``critical_lr(exact=True)`` is that of the non-null part."""
     lin = _check_model(lin)
     eta = v.positive("lr", lr)
     _, c, cov = _coeffs(lin, batch, sampling)

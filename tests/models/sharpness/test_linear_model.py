@@ -210,3 +210,15 @@ def test_plots_label_steps_and_results_round_trip(tmp_path):
     assert fig.axes[0].get_xlabel() == "step"
     assert '"loss"' in mc.to_json()        # (hd.load_result does not know the sharpness types yet)
     assert th.step is th.t and th.sharpness[0] == pytest.approx(lin.lambda_max)
+
+
+def test_rank_deficient_ntk_d_greater_than_p():
+    """D > P: Θ has a null space (exact zeros); the exact edge and growth rate stay finite (regression:
+    rounding-level eigenvalues used to give 0/0 in the exact-operator reduction)."""
+    lin = hs.LinearModel.marchenko_pastur(D=60, P=40, seed=0)
+    assert np.sum(lin.eigenvalues == 0) == 20
+    crit = hs.critical_lr(lin, 6, exact=True)
+    assert math.isfinite(crit.finite_d) and 0.9 < crit.finite_d / crit < 1
+    # the null space does not move: E‖z‖² tends to its (positive) null-space part, μ = 1
+    assert hs.growth_rate(lin, 0.5 * float(crit), 6, method="exact") == pytest.approx(1.0)
+    assert abs(hs.critical_lr(lin, 6, spectrum="density") / crit - 1) < 0.05
