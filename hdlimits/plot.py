@@ -97,6 +97,8 @@ def _problem_title(curve):
     prob = getattr(curve, "problem", None)
     if prob is None:
         return None
+    if getattr(prob, "noise", None) is None:        # families without label noise (sharpness)
+        return getattr(prob, "label", type(prob).__name__)
     noise = getattr(getattr(prob, "noise", None), "spec", lambda: "?")()
     return f"{getattr(prob, 'label', 'problem')}, noise {noise}"
 
@@ -283,6 +285,8 @@ def risk_curves(theory, sim=None, path=None, quantity: str = "risk", logy: bool 
         title = f"{title}\n{SWITCH_NOTE}" if title else SWITCH_NOTE
     _finish(ax, fig, drawn, bands, [xrange], {floor} if floor is not None else set(), quantity, logy,
             logx, title)
+    if any(hasattr(c, "step") for c in (theory, sim) if c is not None):
+        ax.set_xlabel("step")   # families whose time is the step count (docs/sharpness.md)
     _save(fig, path, dpi)
     return fig
 
@@ -331,5 +335,7 @@ def risk_curves_many(items, path=None, quantity: str = "risk", logy: bool = True
     if switched:
         title = f"{title}\n{SWITCH_NOTE}" if title else SWITCH_NOTE
     _finish(ax, fig, drawn, bands, xranges, floors, quantity, logy, logx, title, outside_legend=own)
+    if any(hasattr(c, "step") for it in items for c in it[:2] if c is not None):
+        ax.set_xlabel("step")   # families whose time is the step count (docs/sharpness.md)
     _save(fig, path, dpi)
     return fig
