@@ -52,7 +52,7 @@ def test_risk_quantity_relative_gap_is_diluted_by_the_floor():
 def test_bad_quantity_and_inputs():
     th, sm = _curves()
     with pytest.raises(ValueError, match="quantity must be one of"):
-        compare(th, sm, quantity="loss")
+        compare(th, sm, quantity="no_such_observable")
     with pytest.raises(ValueError, match="RiskCurve"):
         compare(np.zeros(3), sm)
     with pytest.raises(ValueError, match="level must lie in"):
@@ -203,20 +203,20 @@ def test_quantities_alias_and_any_registered_observable():
     from hdlimits.core import observables
     assert QUANTITIES == observables.names()
     t = np.linspace(0, 1, 6)
-    th = RiskCurve(t=t, status="ok", observables={"loss": np.exp(-t)})
-    sm = SimulationResult(t=t, status="ok", observables={"loss": np.exp(-t) + 0.01},
-                          stderrs={"loss": np.full(6, 0.01)}, runs=5)
+    th = RiskCurve(t=t, status="ok", observables={"widget_loss": np.exp(-t)})
+    sm = SimulationResult(t=t, status="ok", observables={"widget_loss": np.exp(-t) + 0.01},
+                          stderrs={"widget_loss": np.full(6, 0.01)}, runs=5)
     with pytest.raises(ValueError, match="quantity must be one of"):
-        compare(th, sm, quantity="loss")               # not registered yet
-    observables.register(observables.Observable("loss", "training loss", "a test observable"))
+        compare(th, sm, quantity="widget_loss")               # not registered yet
+    observables.register(observables.Observable("widget_loss", "training loss", "a test observable"))
     try:
-        c = compare(th, sm, quantity="loss")
+        c = compare(th, sm, quantity="widget_loss")
         np.testing.assert_allclose(c.z, 1.0)
-        assert "theory_loss" in c.to_csv() and "sim_loss_stderr" in c.to_csv()
-        with pytest.raises(ValueError, match="theory has no 'risk' values; it holds 'loss'"):
+        assert "theory_widget_loss" in c.to_csv() and "sim_widget_loss_stderr" in c.to_csv()
+        with pytest.raises(ValueError, match="theory has no 'risk' values; it holds 'widget_loss'"):
             compare(th, sm, quantity="risk")
     finally:
-        observables._REGISTRY.pop("loss")
+        observables._REGISTRY.pop("widget_loss")
 
 
 def _with_z(zs, runs):

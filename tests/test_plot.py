@@ -125,7 +125,7 @@ def test_no_pyplot_state(tmp_path):
 def test_bad_arguments():
     th, sm = _pair()
     with pytest.raises(ValueError, match="quantity must be one of"):
-        plot.risk_curves(th, sm, quantity="loss")
+        plot.risk_curves(th, sm, quantity="no_such_observable")
     with pytest.raises(ValueError, match="neither"):
         plot.risk_curves(None, None)
     with pytest.raises(ValueError, match="at least one"):

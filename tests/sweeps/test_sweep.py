@@ -322,11 +322,11 @@ def test_json_is_strict_with_non_finite_as_strings(serial):
 
 def test_quantities_come_from_the_observable_vocabulary(monkeypatch):
     from hdlimits.core import observables
-    with pytest.raises(ValueError, match="quantity must be one of 'risk', 'excess_risk'"):
-        FinalRisk(1.0, quantity="loss")
-    monkeypatch.setitem(observables._REGISTRY, "loss",
-                        observables.Observable("loss", "loss", "a model family's loss"))
-    assert FinalRisk(1.0, quantity="loss").quantity == "loss"
+    with pytest.raises(ValueError, match="quantity must be one of 'risk', 'excess_risk'.*; got 'widget_loss'"):
+        FinalRisk(1.0, quantity="widget_loss")
+    monkeypatch.setitem(observables._REGISTRY, "widget_loss",
+                        observables.Observable("widget_loss", "widget_loss", "a model family's loss"))
+    assert FinalRisk(1.0, quantity="widget_loss").quantity == "widget_loss"
 
 
 def test_sweep_is_the_function_and_sweeps_the_package():
