@@ -199,8 +199,9 @@ def _result(model, opt, steps, per_draw, draws, runs, n_units, antithetic, root,
             "seed_entropy": root.entropy, "seed_spawn_key": list(root.spawn_key)}
     seed = root.entropy
     return SharpnessSimulation(np.arange(steps + 1, dtype=np.float64), observables=means,
-                               runs_data=units, stderrs=se, runs=n_rep, seed=seed, status=status, data="wide-ensemble",
-                               problem=model, optimizer=opt, info=info, diverged_runs=int(np.sum(died >= 0)),
+                               runs_data=units, stderrs=se, runs=n_rep, seed=seed, status=status,
+                               data="wide-ensemble", problem=model, optimizer=opt, info=info,
+                               diverged_runs=int(np.sum(died >= 0)),
                                state={"trajectories": {n: np.concatenate([o[n] for o in per_draw_obs])
                                                        for n in _SCALARS}})
 

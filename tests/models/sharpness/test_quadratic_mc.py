@@ -104,31 +104,47 @@ WIDE = dict(ntk=LAM, P=1000, sigma2=0.01, residual0=1.0, seed=0)
 
 @pytest.mark.slow
 def test_c11_c12_theory_vs_mc_at_p_1000():
+    # the notes' design: 8 Q draws × 16 batch sequences, independent draws (no ±Q pairing)
     w = hs.QuadraticModel.wide(**WIDE)
-    opts = [hd.GD(0.5), hd.SGD(0.5, 4), hd.SGD(0.5, 6)]
+    opts = [hd.GD(0.5), hd.SGD(0.5, 4), hd.SGD(0.5, 6), hd.SAM(0.5, 0.5)]
     sims = hs.simulate_paired(w, opts, 40, draws=8, runs=16, seed=0)
     ths = [hs.predict(w, o, 40) for o in opts]
     for opt, th, sim in zip(opts, ths, sims):                              # C11
         _check(_shift(th), _shift(sim), sim.stderr("sharpness")[-1], sim.runs, f"C11 {opt}")
-    for k in (1, 2):                                                       # C12, common Q
+    paired = {}
+    for k in (1, 2, 3):                                                    # C12, common Q
         d = sims[k].runs_of("sharpness")[:, -1] - sims[0].runs_of("sharpness")[:, -1]
         dmin = sims[k].runs_of("min_ntk_eigenvalue")[:, -1] - sims[0].runs_of("min_ntk_eigenvalue")[:, -1]
-        _check(ths[k].sharpness[-1] - ths[0].sharpness[-1], d.mean(), d.std(ddof=1) / np.sqrt(d.size),
-               d.size, f"C12 {opts[k]} − GD")
-        assert abs(dmin.mean()) < 0.006 and abs(dmin.mean()) < abs(d.mean())
+        paired[k] = (ths[k].sharpness[-1] - ths[0].sharpness[-1], d.mean(), d.std(ddof=1) / np.sqrt(d.size))
+        assert abs(dmin.mean()) < 0.006 and abs(dmin.mean()) < abs(d.mean()) / 3
+    _check(*paired[1], 8, "C12 SGD(4) − GD")
+    # SGD(6) − GD and SAM − GD at σ² = 0.01: the first-order theory over-predicts the magnitude
+    # (σ⁴ terms, docs/sharpness_quadratic.md §6, §8): measured −0.00251 ± 0.00012 vs −0.00295 and
+    # −0.0240 ± 0.0014 vs −0.0297; the first-order coefficients are checked by extrapolation below
+    for k in (2, 3):
+        th, mc, se = paired[k]
+        assert th < mc < 0.5 * th and mc - th > 2 * se, (k, th, mc, se)
 
 
 @pytest.mark.slow
-def test_sam_first_order_term_at_small_sigma2():
-    # notes C12 erratum: the first-order SAM formula (with the ρ² term) is to be tested at small σ²
-    w = hs.QuadraticModel.wide(LAM, P=1000, sigma2=0.003, residual0=1.0, seed=0)
-    opts = [hd.GD(0.5), hd.SAM(0.5, 0.5)]
-    sims = hs.simulate_paired(w, opts, 40, draws=16, runs=1, seed=4, antithetic=True)
-    ths = [hs.predict(w, o, 40) for o in opts]
-    d = sims[1].runs_of("sharpness")[:, -1] - sims[0].runs_of("sharpness")[:, -1]
-    _check(ths[1].sharpness[-1] - ths[0].sharpness[-1], d.mean(), d.std(ddof=1) / np.sqrt(d.size),
-           d.size, "SAM − GD at σ² = 0.003")
-    _check(_shift(ths[1]), _shift(sims[1]), sims[1].stderr("sharpness")[-1], sims[1].runs, "SAM Δλ_max")
+def test_first_order_coefficients_by_extrapolation_in_sigma2():
+    # Q = σ·Q₁ with the same Gaussians Q₁ (same seed) at σ² = s and 2s, ±Q pairs: the estimate
+    # 2f(s) − ½f(2s) removes the σ⁴ term, leaving the first-order coefficient (× s) and O(s³)
+    opts = [hd.GD(0.5), hd.SGD(0.5, 4), hd.SGD(0.5, 6), hd.SAM(0.5, 0.5)]
+    f, th = {}, {}
+    for s2 in (0.005, 0.01):
+        w = hs.QuadraticModel.wide(LAM, P=1000, sigma2=s2, residual0=1.0, seed=0)
+        sims = hs.simulate_paired(w, opts, 40, draws=16, runs=8, seed=5, antithetic=True)
+        f[s2] = [sim.runs_of("sharpness")[:, -1] - sim.runs_of("sharpness")[:, 0] for sim in sims]
+        th[s2] = [_shift(hs.predict(w, o, 40)) for o in opts]
+    est = [2 * a - 0.5 * b for a, b in zip(f[0.005], f[0.01])]
+    for k, opt in enumerate(opts):
+        e = est[k]
+        _check(th[0.005][k], e.mean(), e.std(ddof=1) / np.sqrt(e.size), e.size, f"first order, {opt}")
+        if k:
+            e = est[k] - est[0]
+            _check(th[0.005][k] - th[0.005][0], e.mean(), e.std(ddof=1) / np.sqrt(e.size), e.size,
+                   f"first order, {opt} − GD")
 
 
 @pytest.mark.slow
