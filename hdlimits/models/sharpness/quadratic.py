@@ -110,9 +110,9 @@ class QuadraticModel:
         return int(np.sqrt(v.MEMORY_FRACTION * total / 8.0 / (self.D + 2)))
 
     def _rngs(self):
-        a, b = self.seed.spawn(2) if not hasattr(self, "_children") else self._children
-        self._children = (a, b)
-        return a, b
+        """Two child seeds (J₀'s rotation, Q), derived without mutating ``seed``."""
+        key = tuple(self.seed.spawn_key)
+        return tuple(np.random.SeedSequence(self.seed.entropy, spawn_key=key + (k,)) for k in range(2))
 
     @property
     def J0(self) -> np.ndarray:

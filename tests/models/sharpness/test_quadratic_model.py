@@ -134,3 +134,16 @@ def test_schedules_and_bad_steps_are_refused():
         hs.simulate(w, hd.GD(0.5), 3, draws=0)
     with pytest.raises(ValueError, match="^model must"):
         hs.predict("wide", hd.GD(0.5), 3)
+
+
+def test_the_seed_fixes_the_instance():
+    a = hs.QuadraticModel.wide(LAM, P=30, seed=4)
+    b = hs.QuadraticModel.wide(LAM, P=30, seed=4)
+    c = hs.QuadraticModel.wide(LAM, P=30, seed=5)
+    np.testing.assert_array_equal(a.J0, b.J0)
+    np.testing.assert_array_equal(a.Q, b.Q)
+    assert not np.array_equal(a.Q, c.Q) and not np.array_equal(a.J0, c.J0)
+    ss = np.random.SeedSequence(9)
+    hs.QuadraticModel.wide(LAM, P=30, seed=ss).Q
+    assert ss.n_children_spawned == 0                  # the caller's SeedSequence is not consumed
+    assert "P=30" in str(a) and "sigma2=0.01" in a.describe()
