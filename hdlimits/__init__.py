@@ -24,7 +24,7 @@ from hdlimits.models.least_squares.diagnostics import (asymptotic_rate, critical
 from hdlimits.models.least_squares.problem import Problem
 from hdlimits.models.least_squares.sign_effects import sign_effects, sign_stationary_excess_risk
 from hdlimits.optimizers import (SGD, Adam, AdamLimit, ClippedSGD, NormalizedSGD, PreconditionedSGD,
-                                 SignSGD)
+                                 SignSGD, GD, SAM)
 from hdlimits.derivation import derive
 from hdlimits.predict import predict_risk
 from hdlimits.sim.simulate import simulate
@@ -33,6 +33,7 @@ from hdlimits import plot
 from hdlimits.sweeps import sweep  # the function; the metrics and SweepResult live in hdlimits.sweeps
 from hdlimits import sweeps
 from hdlimits import phase
+from hdlimits import sharpness  # the sharpness family (registers its models and observables)
 
 __version__ = "0.1.0"
 
@@ -41,4 +42,4 @@ __all__ = ["Problem", "SGD", "PreconditionedSGD", "SignSGD", "Adam", "AdamLimit"
            "SimulationResult", "Status", "StatusCode", "LimitNotAvailable", "critical_lr",
            "stationary_risk", "asymptotic_rate", "kernel_mass", "sign_effects",
            "sign_stationary_excess_risk", "clipping", "derive", "plot", "sweep", "sweeps", "phase",
-           "load_result"]
+           "load_result", "GD", "SAM", "sharpness"]

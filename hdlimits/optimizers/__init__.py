@@ -7,9 +7,11 @@ equations and its simulator kernel — is registered by the family in :mod:`hdli
 """
 from hdlimits.optimizers.adam import Adam, AdamLimit
 from hdlimits.optimizers.base import Optimizer
+from hdlimits.optimizers.gd import GD
+from hdlimits.optimizers.sam import SAM
 from hdlimits.optimizers.clipped import ClippedSGD, NormalizedSGD, RiskAdaptive, risk_adaptive
 from hdlimits.optimizers.sgd import SGD, PreconditionedSGD
 from hdlimits.optimizers.sign import SignSGD
 
 __all__ = ["Optimizer", "SGD", "PreconditionedSGD", "SignSGD", "Adam", "AdamLimit", "ClippedSGD",
-           "NormalizedSGD", "RiskAdaptive", "risk_adaptive"]
+           "NormalizedSGD", "RiskAdaptive", "risk_adaptive", "GD", "SAM"]
