@@ -5,8 +5,6 @@ Conventions (docs/conventions.md §9): ``lr`` is the step η itself and time is 
 """
 from __future__ import annotations
 
-from hdlimits.core.errors import LimitNotAvailable
-
 __all__ = ["register", "predict", "simulate"]
 
 _PREDICT: dict = {}

@@ -18,7 +18,6 @@ loss is the sum loss ``L = ½‖z‖²`` and ``E L_t = ½ tr M_t`` with ``M_t = 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import integrate, optimize
