@@ -1,5 +1,6 @@
 """From parsed options to objects: the problem, the optimizer (with its learning-rate schedule) and the
-output times. Problems and optimizers come from the tables of :mod:`hdlimits.cli.registry`."""
+output times. Problems and optimizers come from the tables of :mod:`hdlimits.cli.registry`. A library
+check failing on an option's value is reported with that option (:mod:`hdlimits.cli.errors`)."""
 from __future__ import annotations
 
 import math
@@ -7,9 +8,16 @@ import math
 import numpy as np
 
 from hdlimits.cli import registry
+from hdlimits.cli.errors import naming_options
 from hdlimits.core.noise import parse as parse_noise
 
-__all__ = ["build_problem", "build_optimizer", "build_schedule", "build_times"]
+__all__ = ["build_problem", "build_optimizer", "build_schedule", "build_times", "PROBLEM_PARAMETERS",
+           "OPTIMIZER_PARAMETERS"]
+
+#: library parameter → option, where the two names differ (else ``--<parameter>`` when the command has
+#: it); families may add their own entries
+PROBLEM_PARAMETERS = {"seed": "--problem-seed"}
+OPTIMIZER_PARAMETERS = {"eps": "--adam-eps", "kappa": "--clip-kappa"}
 
 
 def build_problem(args):
@@ -18,7 +26,9 @@ def build_problem(args):
     if name not in registry.PROBLEMS:
         raise ValueError(f"--problem must be one of {', '.join(sorted(registry.PROBLEMS))}; got {name!r}")
     registry.check_owned_options(args, registry.PROBLEM_OPTION_OWNERS, name, "--problem")
-    return registry.PROBLEMS[name](args, parse_noise(args.noise, "--noise"))
+    noise = parse_noise(args.noise, "--noise")
+    with naming_options(args, PROBLEM_PARAMETERS):
+        return registry.PROBLEMS[name](args, noise)
 
 
 _SCHEDULE_OPTIONS = {"warmup": ("warmup_time", "start_factor"), "cosine": ("cosine_time", "final_lr"),
@@ -63,7 +73,9 @@ def build_optimizer(args):
         raise ValueError(f"--optimizer must be one of {', '.join(sorted(registry.OPTIMIZERS))}; "
                          f"got {name!r}")
     registry.check_owned_options(args, registry.OPTION_OWNERS, name, "--optimizer")
-    return registry.OPTIMIZERS[name](args, build_schedule(args))
+    cosine_time = "--t-max" if getattr(args, "cosine_time", None) is None else "--cosine-time"
+    with naming_options(args, {**OPTIMIZER_PARAMETERS, "t_max": cosine_time}):
+        return registry.OPTIMIZERS[name](args, build_schedule(args))
 
 
 def build_times(args, d):

@@ -2,7 +2,9 @@
 
 Every command checks its output paths first (:mod:`hdlimits.cli.outputs`), computes, writes its files
 and only then prints its summary, so that the files are complete even when stdout is closed early.
-Statuses are printed as ``str(result.status)`` (docs/results.md).
+Statuses are printed as ``str(result.status)`` (docs/results.md). Warnings raised by the computation
+(e.g. the growth warning) are printed once each as ``hdlimits: warning: …`` on stderr and repeated in the
+summary as ``warning:    …`` lines under the status they belong to (:mod:`hdlimits.cli.notices`).
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from hdlimits.cli.arguments import (CONVENTIONS, OUTPUT_RULES, Formatter, add_in
                                     add_optimizer_arguments, add_output_arguments, add_problem_arguments,
                                     add_simulation_arguments, add_time_arguments, wrap)
 from hdlimits.cli.builders import build_optimizer, build_problem, build_times
+from hdlimits.cli.errors import naming_options
+from hdlimits.cli.notices import capture, merge
 from hdlimits.cli.outputs import check_outputs
 
 __all__ = ["PRINT_ROWS", "COMMANDS", "cmd_predict", "cmd_simulate", "cmd_compare", "add_commands"]
@@ -53,20 +57,27 @@ def _header(prob, opt, out):
     print(f"optimizer:  {opt.describe() if hasattr(opt, 'describe') else opt}", file=out)
 
 
-def _print_theory(curve, out):
+def _print_warnings(messages, out):
+    for msg in messages:
+        print(f"warning:    {msg}", file=out)
+
+
+def _print_theory(curve, out, warned=()):
     info = curve.info
     method = {"ode": "ODE limit", "recursion": "expected per-step recursion"}[curve.method]
     print(f"theory:     {method}, status {str(curve.status)}, {curve.t.size} times, "
           f"{info.get('steps', '?')} steps, {info.get('seconds', math.nan):.3g} s", file=out)
+    _print_warnings(merge(warned, curve.warnings), out)
     print(f"{'t':>10} {'risk':>14} {'excess_risk':>14}", file=out)
     for i in _rows(curve.t.size):
         print(f"{curve.t[i]:>10.4g} {_fmt(curve.risk[i]):>14} {_fmt(curve.excess_risk[i]):>14}",
               file=out)
 
 
-def _print_sim(sim, seconds, out):
+def _print_sim(sim, seconds, out, warned=()):
     print(f"simulation: {sim.runs} run{'s' if sim.runs != 1 else ''}, {sim.data} data, seed {sim.seed},"
           f" status {str(sim.status)}, {seconds:.3g} s", file=out)
+    _print_warnings(merge(warned, sim.warnings), out)
     print(f"{'t':>10} {'risk':>14} {'± stderr':>10} {'excess_risk':>14} {'± stderr':>10}", file=out)
     for i in _rows(sim.t.size):
         print(f"{sim.t[i]:>10.4g} {_fmt(sim.risk[i]):>14} {_fmt(sim.risk_stderr[i], '.3g'):>10} "
@@ -103,23 +114,32 @@ def _write_outputs(args, result, theory, sim):
                          logx=args.logx)
 
 
+def _run_theory(args, prob, opt, t):
+    """The prediction and the one-line messages of the warnings it raised."""
+    from hdlimits.predict import predict_risk
+    with capture() as warned, naming_options(args):
+        theory = predict_risk(prob, opt, t, method=args.method, rtol=args.rtol)
+    return theory, warned
+
+
 def _run_sim(args, prob, opt, t):
+    """The simulation, its wall time and the one-line messages of the warnings it raised."""
     from hdlimits.sim.simulate import simulate
     start = time.perf_counter()
-    sim = simulate(prob, opt, t, runs=args.runs, seed=args.seed, data=args.data,
-                   workers=args.workers, progress=not args.no_progress)
-    return sim, time.perf_counter() - start
+    with capture() as warned, naming_options(args):
+        sim = simulate(prob, opt, t, runs=args.runs, seed=args.seed, data=args.data,
+                       workers=args.workers, progress=not args.no_progress)
+    return sim, time.perf_counter() - start, warned
 
 
 def cmd_predict(args, out=None):
     """``hdlimits predict``: the risk curve from the limiting equations."""
-    from hdlimits.predict import predict_risk
     prob, opt, t = _setup(args)
-    theory = predict_risk(prob, opt, t, method=args.method, rtol=args.rtol)
+    theory, warned = _run_theory(args, prob, opt, t)
     _write_outputs(args, theory, theory, None)
     out = out or sys.stdout
     _header(prob, opt, out)
-    _print_theory(theory, out)
+    _print_theory(theory, out, warned)
     _footer(args, theory.t.size, out)
     return 0
 
@@ -127,11 +147,11 @@ def cmd_predict(args, out=None):
 def cmd_simulate(args, out=None):
     """``hdlimits simulate``: Monte Carlo runs of the streaming algorithm at this d."""
     prob, opt, t = _setup(args)
-    sim, seconds = _run_sim(args, prob, opt, t)
+    sim, seconds, warned = _run_sim(args, prob, opt, t)
     _write_outputs(args, sim, None, sim)
     out = out or sys.stdout
     _header(prob, opt, out)
-    _print_sim(sim, seconds, out)
+    _print_sim(sim, seconds, out, warned)
     _footer(args, sim.t.size, out)
     return 0
 
@@ -139,16 +159,19 @@ def cmd_simulate(args, out=None):
 def cmd_compare(args, out=None):
     """``hdlimits compare``: theory and simulation on the same times, and their gap."""
     from hdlimits.compare import compare
-    from hdlimits.predict import predict_risk
     prob, opt, t = _setup(args)
-    theory = predict_risk(prob, opt, t, method=args.method, rtol=args.rtol)
-    sim, seconds = _run_sim(args, prob, opt, t)
-    comp = compare(theory, sim, quantity=args.quantity)
+    theory, th_warned = _run_theory(args, prob, opt, t)
+    sim, seconds, sim_warned = _run_sim(args, prob, opt, t)
+    with capture() as cmp_warned:
+        comp = compare(theory, sim, quantity=args.quantity)
     _write_outputs(args, comp, theory, sim)
     out = out or sys.stdout
     _header(prob, opt, out)
     print(f"timing:     theory {theory.info.get('seconds', math.nan):.3g} s, simulation {seconds:.3g} s",
           file=out)
+    _print_warnings([f"theory: {m}" for m in merge(th_warned, theory.warnings)]
+                    + [f"simulation: {m}" for m in merge(sim_warned, sim.warnings)]
+                    + merge(cmp_warned), out)
     print(comp, file=out)
     _footer(args, 0, out)
     return 0

@@ -6,8 +6,13 @@ Exit status (also in ``--help``):
 - 0: success (a diverged run is a status, printed, not an error);
 - 2: bad input or an error (argparse's own errors, a ValueError from a check, an output that cannot be
   written, not enough memory, an unreachable dask scheduler, any other OSError): one line
-  ``hdlimits: error: …`` on stderr, no traceback;
+  ``hdlimits: error: …`` on stderr, no traceback. Argparse errors (every subcommand's parser is a
+  :class:`Parser`) read ``hdlimits: error: <message> (see 'hdlimits COMMAND --help')``, without the
+  usage block; a library check on an option's value names the option (``--seed: seed must be …``,
+  :mod:`hdlimits.cli.errors`);
 - 130: interrupted (Ctrl-C): one line ``hdlimits: interrupted``;
+- warnings raised while a command runs are printed once each as ``hdlimits: warning: …`` on stderr
+  (:mod:`hdlimits.cli.notices`); they do not change the status;
 - 141 (128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe): stdout was closed early,
   e.g. ``hdlimits predict … | head -2``. Printing stops quietly; output files were written before the
   summary was printed and are complete.
@@ -23,13 +28,27 @@ import sys
 from hdlimits.cli import registry
 from hdlimits.cli.arguments import CONVENTIONS, OUTPUT_RULES, Formatter, wrap
 from hdlimits.cli.commands import add_commands
+from hdlimits.cli.notices import capture
 
-__all__ = ["PROG", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE", "build_parser", "main"]
+__all__ = ["PROG", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE", "Parser", "build_parser", "main"]
 
 PROG = "hdlimits"
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
+
+
+def _one_line(exc):
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line, ``hdlimits: error: <message> (see '<prog> --help')``,
+    with exit status 2. Subparsers made by ``add_subparsers`` inherit the class."""
+
+    def error(self, message):
+        self.exit(EXIT_ERROR, f"{PROG}: error: {_one_line(message)} (see '{self.prog} --help')\n")
 
 
 def _import_optional(modname):
@@ -65,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full ``hdlimits`` parser (built on each call, so registrations made after import count)."""
     from hdlimits import __version__
     _load_families()
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG, formatter_class=Formatter,
         description=wrap("Exact high-dimensional risk curves of streaming optimizers (theory), Monte Carlo "
                          "simulation at finite d, and their comparison."),
@@ -87,11 +106,6 @@ def _silence_stdout():
         pass
 
 
-def _one_line(exc):
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
-
-
 def main(argv=None) -> int:
     """Entry point of the ``hdlimits`` console script; returns (or exits with) the status described in
     the module docstring."""
@@ -102,7 +116,8 @@ def main(argv=None) -> int:
         parser.exit(EXIT_ERROR, f"{PROG}: error: {message}\n")
 
     try:
-        code = args.func(args)
+        with capture():
+            code = args.func(args)
         sys.stdout.flush()                         # a closed pipe shows up here, inside the handlers
     except BrokenPipeError:
         _silence_stdout()

@@ -312,8 +312,9 @@ def gaussian_mixture(weights, means, stds) -> NoiseLaw:
     A non-zero mean is allowed; SGD then sees the second moment E[ε²] = Σ w (m² + s²).
     """
     w = v.vector("weights", weights, nonnegative=True)
-    m = v.vector("means", means, size=w.size)
-    s = v.vector("stds", stds, size=w.size, nonnegative=True)
+    m = v.vector("means", means, size=w.size, size_name="the number of components, len(weights)")
+    s = v.vector("stds", stds, size=w.size, nonnegative=True,
+                 size_name="the number of components, len(weights)")
     if abs(w.sum() - 1.0) > 1e-9:
         raise ValueError(f"weights must sum to 1 (range: a probability vector), got sum {float(w.sum()):g}")
     return GaussianMixture(tuple(map(float, w)), tuple(map(float, m)), tuple(map(float, s)))

@@ -40,6 +40,10 @@ def _seed_text(seed) -> str:
     return str(seed)
 
 
+#: attributes of SimulationResult that a theory result does not have
+_SIMULATION_ONLY = frozenset({"stderr", "runs_of", "runs", "seed", "data", "diverged_runs"})
+
+
 class UnknownObservable(AttributeError, ValueError):
     """An observable name the result does not hold (a ValueError, and an AttributeError so that
     ``getattr(result, name, default)`` and ``hasattr`` keep working)."""
@@ -96,7 +100,10 @@ class Result:
     :func:`hdlimits.core.status.check_growth`).
 
     Reading: ``res.risk`` or ``res["risk"]`` for any observable; ``res.names`` lists them; an unknown
-    name raises :class:`UnknownObservable` (a ValueError) listing the available ones.
+    name raises :class:`UnknownObservable` (a ValueError) listing the available ones. A result is not
+    iterable (``iter(res)`` raises TypeError; iterate ``res.names`` and read ``res[name]``), since
+    iterating a result could mean its names, its times or its rows. The attributes of simulations only
+    (``stderr``, ``runs_of``, ``runs``, ``seed``, …) raise AttributeError on a theory result, saying so.
     """
 
     def __init__(self, t, observables=None, status=None, problem=None, optimizer=None, method="",
@@ -149,8 +156,15 @@ class Result:
     def __contains__(self, name) -> bool:
         return name in self._obs
 
+    def __iter__(self):
+        raise TypeError(f"{type(self).__name__} is not iterable; use .names and result[name] "
+                        "(or .t for the times)")
+
     def __getattr__(self, name):
         # only called when normal lookup fails
+        if name in _SIMULATION_ONLY and not isinstance(self, SimulationResult):
+            raise AttributeError(f"{name} is available on simulation results (SimulationResult, from "
+                                 f"simulate); {type(self).__name__} is a theory result")
         if name.startswith("__") or name in _OWN:
             raise AttributeError(name)
         obs = self.__dict__.get("_obs", {})
@@ -267,14 +281,22 @@ class Result:
             raise ValueError(f"sol needs a theory result (method 'ode' or 'recursion'), got method "
                              f"{self.method!r}")
         if self.problem is None or self.optimizer is None:
-            raise ValueError("sol needs the problem and optimizer objects; a result loaded from JSON "
-                             "has only their descriptions — call predict_risk again")
+            raise ValueError("sol needs the problem and optimizer objects, and this result has none "
+                             "(it was solved from a hand-built system by solve_modes without problem= "
+                             "and optimizer=, or loaded from JSON, which keeps only their descriptions)"
+                             " — call predict_risk (or solve_modes with problem= and optimizer=) again")
         if quantity is not None:
             self[quantity]
         tq = np.asarray(t, dtype=np.float64)
         flat = tq.reshape(-1)
-        if flat.size == 0 or not np.all(np.isfinite(flat)) or np.any(flat < 0):
-            raise ValueError("t must hold at least one finite time in [0, inf)")
+        if flat.size == 0:
+            raise ValueError("t must hold at least one time in [0, inf), got none")
+        if not np.all(np.isfinite(flat)):
+            bad = float(flat[~np.isfinite(flat)][0])
+            raise ValueError(f"t must hold finite times in [0, inf), got {bad!r}")
+        if np.any(flat < 0):
+            raise ValueError(f"t must hold times in [0, inf) (time starts at 0), got the negative time "
+                             f"{float(flat.min())!r}")
         order = np.argsort(flat, kind="stable")
         grid = np.concatenate([[0.0], flat[order]])
         from hdlimits.predict import predict_risk
@@ -444,14 +466,26 @@ def load(source) -> Result:
     come back equal (:meth:`Result.equals`); the problem and optimizer come back as descriptions only
     (``problem_description``, ``optimizer_description``), so ``problem``/``optimizer`` are None.
     """
+    expects = "load_result expects a path to a JSON file written by to_json, or its text"
     if isinstance(source, (bytes, bytearray)):
         source = source.decode()
-    if isinstance(source, str) and source.lstrip().startswith("{"):
-        text = source
-    elif isinstance(source, (str, os.PathLike)):
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and os.path.isfile(source)):
         with open(source) as fh:
             text = fh.read()
+    elif isinstance(source, str):
+        text = source
     else:
-        raise ValueError(f"source must be a path or JSON text, got {type(source).__name__}")
-    return from_dict(jsonfmt.json.loads(text), {"Result": Result, "RiskCurve": RiskCurve,
+        raise ValueError(f"{expects}; got a {type(source).__name__}")
+    try:
+        data = jsonfmt.json.loads(text)
+    except ValueError:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        what = ("a file whose text is not JSON" if text is not source
+                else "neither an existing file nor JSON text")
+        raise ValueError(f"{expects}; got {shown!r}, {what}") from None
+    if not isinstance(data, dict) or "format" not in data:
+        kind = {dict: "an object", list: "an array", str: "a string"}.get(type(data), "a number or constant")
+        raise ValueError(f"{expects}; got valid JSON that is not an hdlimits result ({kind} without the 'format' "
+                         "field that to_json writes)")
+    return from_dict(data, {"Result": Result, "RiskCurve": RiskCurve,
                                                 "SimulationResult": SimulationResult})

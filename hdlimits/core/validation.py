@@ -24,8 +24,13 @@ def range_text(low=None, high=None, low_open=False, high_open=False) -> str:
 
 
 def real(name: str, value, *, low=None, high=None, low_open=False, high_open=False) -> float:
-    """Return ``value`` as a finite float, checking ``low ≤ value ≤ high`` (or strict when open)."""
+    """Return ``value`` as a finite float, checking ``low ≤ value ≤ high`` (or strict when open).
+
+    Text is refused (``"1.0"``, ``b"1"``): a number must be given as a number, and ``float()`` would
+    otherwise read ``"nan"``, ``"1e1"`` or ``" 2 "`` silently."""
     rng = range_text(low, high, low_open, high_open)
+    if isinstance(value, (str, bytes, bytearray, np.str_, np.bytes_)):
+        raise ValueError(f"{name} must be a real number in {rng}, got {_shown(value)} (text, not a number)")
     if isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be a real number in {rng}, got {value!r}")
     try:
@@ -98,8 +103,9 @@ def seed(name: str, value) -> np.random.SeedSequence:
 
 
 def vector(name: str, value, *, size: int | None = None, nonnegative: bool = False,
-           positive: bool = False) -> np.ndarray:
-    """A finite 1-D float64 array (copied), optionally of a given size and sign."""
+           positive: bool = False, size_name: str = "the dimension d") -> np.ndarray:
+    """A finite 1-D float64 array (copied), optionally of a given size and sign; ``size_name`` says
+    in the error message what ``size`` is (e.g. ``"the number of components"``)."""
     try:
         a = np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError):
@@ -109,7 +115,7 @@ def vector(name: str, value, *, size: int | None = None, nonnegative: bool = Fal
     if a.size == 0:
         raise ValueError(f"{name} must not be empty")
     if size is not None and a.size != size:
-        raise ValueError(f"{name} must have length {size} (the dimension d), got {a.size}")
+        raise ValueError(f"{name} must have length {size} ({size_name}), got {a.size}")
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must contain only finite values")
     if positive and np.any(a <= 0):
@@ -139,7 +145,7 @@ def symmetric_psd(name: str, value, *, size: int | None = None, definite: bool =
     m = 0.5 * (m + m.T)
     lam, vec = np.linalg.eigh(m)
     tol = rtol * max(abs(lam).max(), 1e-300) * m.shape[0]
-    if lam.min() < -tol:
+    if lam.min() < -tol and not definite:
         raise ValueError(f"{name} must be positive semi-definite (eigenvalues in [0, inf)), "
                          f"smallest eigenvalue is {lam.min():.3g}")
     if definite and lam.min() <= tol:

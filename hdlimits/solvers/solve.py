@@ -75,6 +75,10 @@ def solve_modes(system, t, method: str = "ode", rtol: float = 1e-8, store_modes:
     parameters); ``problem`` and ``optimizer`` are recorded in the result and name the critical
     learning rate in the growth warning, which points ``warn_stacklevel`` frames up (3: the caller of
     the function that called this one)."""
+    from hdlimits.solvers.modes import ModeSystem
+    if not isinstance(system, ModeSystem):
+        raise ValueError(f"system must be a hdlimits.solvers.modes.ModeSystem (e.g. from "
+                         f"hdlimits.reductions.reduce), got {type(system).__name__} {v._shown(system)}")
     t = check_times(t)
     if method not in METHODS:
         raise ValueError(f"method must be 'ode' or 'recursion', got {method!r}")

@@ -169,3 +169,75 @@ def test_noise_spec_values():
 def test_noise_errors_on_the_command_line(command, capsys, no_computation):
     err = _error([*command, "--noise", "gaussian:std=0.3,std=5"], capsys)
     assert err == "hdlimits: error: --noise: gaussian: std is given twice"
+
+
+# ------------------------------------------------------------------ warnings (audit 3)
+
+GROWING = ["--d", "500", "--lr", "2.6", "--t-max", "3", "--n-times", "11"]
+
+
+def test_growth_warning_is_one_line_on_stderr_and_in_the_summary(capsys):
+    """SGD above its critical learning rate: the UnstableWarning becomes one 'hdlimits: warning:' line
+    (no Python warning with a source line) and a 'warning:' line under the theory status."""
+    assert cli.main(["predict", *GROWING]) == 0
+    cap = capsys.readouterr()
+    err = cap.err.strip().splitlines()
+    assert len(err) == 1, cap.err
+    assert err[0].startswith("hdlimits: warning: risk grows without bound"), cap.err
+    assert "commands.py" not in cap.err and "UnstableWarning" not in cap.err
+    lines = cap.out.splitlines()
+    status = next(i for i, line in enumerate(lines) if line.startswith("theory:"))
+    assert lines[status + 1].startswith("warning:") and "risk grows without bound" in lines[status + 1]
+
+
+def test_other_warnings_are_one_line_each(capsys, monkeypatch):
+    import warnings
+
+    import hdlimits.predict
+    real = hdlimits.predict.predict_risk
+
+    def noisy(*args, **kwargs):
+        warnings.warn("times moved\nto the grid", UserWarning)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hdlimits.predict, "predict_risk", noisy)
+    assert cli.main(["predict", *SMALL]) == 0
+    cap = capsys.readouterr()
+    assert cap.err.strip() == "hdlimits: warning: times moved to the grid"
+    assert "warning:    times moved to the grid" in cap.out
+
+
+# ------------------------------------------------------------------ one-line argparse errors (audit 3)
+
+@pytest.mark.parametrize("argv, command", [
+    (["predict", "--lr", "x"], "predict"),
+    (["predict", "--d", "2.5"], "predict"),
+    (["predict", "--quantity", "loss"], "predict"),
+    (["predict", "--milestones", "a,b"], "predict"),
+    (["simulate", "--seed", "abc"], "simulate"),
+    (["compare", "--optimizer", "lbfgs"], "compare"),
+    (["derive", "--at", "-1", "sgd"], "derive"),
+    (["phase", "nope"], "phase"),
+    (["nope"], None),
+])
+def test_argparse_errors_are_one_line(argv, command, capsys):
+    err = _error(argv, capsys)
+    assert err.startswith("hdlimits: error: "), err
+    assert "usage:" not in err
+    assert err.endswith(f"(see 'hdlimits {command} --help')" if command else "(see 'hdlimits --help')")
+
+
+@pytest.mark.parametrize("argv, prefix", [
+    (["simulate", *SMALL, "--runs", "2", "--seed", "-1"], "--seed: seed must be"),
+    (["simulate", *SMALL, "--problem-seed", "-1"], "--problem-seed: seed must be"),
+    (["predict", *SMALL, "--rtol", "2"], "--rtol: rtol must lie"),
+    (["predict", *SMALL, "--lr", "-1"], "--lr: lr must lie"),
+    (["predict", *SMALL, "--batch", "0"], "--batch: batch must be"),
+    (["predict", *SMALL, "--optimizer", "adam", "--adam-eps", "-1"], "--adam-eps: eps must lie"),
+    (["predict", *SMALL, "--optimizer", "clipped", "--clip-kappa", "-1"], "--clip-kappa: kappa must lie"),
+    (["predict", *SMALL, "--initial-size", "-1"], "--initial-size: initial_size must lie"),
+    (["simulate", *SMALL, "--runs", "2", "--workers", "0"], "--workers: workers must be"),
+])
+def test_library_errors_name_the_option(argv, prefix, capsys):
+    err = _error(argv, capsys)
+    assert err.startswith("hdlimits: error: " + prefix), err

@@ -152,5 +152,69 @@ def test_dense_output_matches_an_independent_integration():
     np.testing.assert_array_equal(rec.sol([0.37, 2.5])["excess_risk"], exact.excess_risk[[37, 250]])
     with pytest.raises(ValueError, match="theory result"):
         SimulationResult(t=[0.0], risk=[1.0], excess_risk=[1.0], runs=1).sol([0.5])
-    with pytest.raises(ValueError, match="finite time"):
+    with pytest.raises(ValueError, match=r"negative time -1\.0"):
         th.sol([-1.0])
+
+
+# ------------------------------------------------------------------ messages (audit 3)
+
+def test_sol_names_the_negative_time_among_good_ones():
+    th = hd.predict_risk(hd.Problem.isotropic(50, noise=hd.noise.gaussian(0.3)), hd.SGD(1.0), [0.0, 1.0])
+    with pytest.raises(ValueError, match=r"got the negative time -1\.0") as exc:
+        th.sol([-1.0, 2.0])
+    assert "at least one" not in str(exc.value)
+    with pytest.raises(ValueError, match="finite times in \\[0, inf\\), got nan"):
+        th.sol([1.0, float("nan")])
+
+
+def test_sol_without_objects_says_both_causes():
+    """A curve solved from a hand-built system (no problem=) is not a JSON load: the message says both."""
+    from hdlimits.solvers.solve import solve_modes
+    system = reduce(hd.Problem.isotropic(50, noise=hd.noise.gaussian(0.3)), hd.SGD(1.0))
+    th = solve_modes(system, [0.0, 1.0])
+    with pytest.raises(ValueError, match="hand-built system") as exc:
+        th.sol([0.5])
+    assert "loaded from JSON" in str(exc.value)
+
+
+def test_theory_result_has_no_stderr_and_says_why():
+    c = _curve()
+    with pytest.raises(AttributeError, match=r"stderr is available on simulation results \(SimulationResult"
+                       r".*RiskCurve is a theory result"):
+        c.stderr("risk")
+    assert not hasattr(c, "runs_of") and getattr(c, "seed", "none") == "none"
+    sim = SimulationResult(t=[0.0, 1.0], risk=[1.0, 0.5], excess_risk=[1.0, 0.5], runs=2,
+                           risk_stderr=[0.0, 0.1])
+    np.testing.assert_array_equal(sim.stderr("risk"), [0.0, 0.1])
+
+
+def test_results_are_not_iterable():
+    c = _curve()
+    with pytest.raises(TypeError, match=r"RiskCurve is not iterable; use \.names and result\[name\]"):
+        list(c)
+    assert [n for n in c.names] == ["risk", "excess_risk"] and "risk" in c
+
+
+@pytest.mark.parametrize("source, text", [
+    ("not json", "got 'not json', neither an existing file nor JSON text"),
+    ("[1,2]", "valid JSON that is not an hdlimits result (an array"),
+    ('{"a": 1}', "valid JSON that is not an hdlimits result (an object"),
+    (b"3", "valid JSON that is not an hdlimits result (a number"),
+])
+def test_load_result_explains_what_it_expects(source, text):
+    with pytest.raises(ValueError) as exc:
+        hd.load_result(source)
+    msg = str(exc.value)
+    assert msg.startswith("load_result expects a path to a JSON file written by to_json, or its text; ")
+    assert text in msg, msg
+
+
+def test_load_result_reads_a_path_string_and_a_pathlike(tmp_path):
+    c = _curve()
+    path = tmp_path / "c.json"
+    c.to_json(path)
+    assert hd.load_result(str(path)).equals(c) and hd.load_result(path).equals(c)
+    bad = tmp_path / "bad.json"
+    bad.write_text("nope")
+    with pytest.raises(ValueError, match="a file whose text is not JSON"):
+        hd.load_result(bad)

@@ -63,3 +63,39 @@ def test_a_dimension_beyond_physical_memory_is_refused_before_allocating():
         hd.Problem.isotropic(d)
     with pytest.raises(ValueError, match="rotated"):
         hd.Problem.power_law(d=200_000, alpha=1.0, beta=1.0, rotate=True)
+
+
+# ------------------------------------------------------------------ audit 3 and 6
+
+def test_vector_says_what_its_size_is():
+    with pytest.raises(ValueError, match=r"must have length 3 \(the dimension d\), got 2"):
+        v.vector("e0", [1.0, 2.0], size=3)
+    with pytest.raises(ValueError, match=r"means must have length 2 \(the number of components") as exc:
+        hd.noise.gaussian_mixture([0.5, 0.5], [0.0], [1.0, 1.0])
+    assert "dimension" not in str(exc.value)
+    with pytest.raises(ValueError, match=r"stds must have length 2 \(the number of components"):
+        hd.noise.gaussian_mixture([0.5, 0.5], [0.0, 0.0], [1.0])
+
+
+def test_definite_matrix_with_a_negative_eigenvalue_asks_for_definite():
+    with pytest.raises(ValueError, match=r"must be positive definite \(eigenvalues in \(0, inf\)\), "
+                                         r"smallest eigenvalue is -1") as exc:
+        v.symmetric_psd("P", [[1.0, 2.0], [2.0, 1.0]], definite=True)
+    assert "semi" not in str(exc.value)
+    with pytest.raises(ValueError, match=r"positive definite \(eigenvalues in \(0, inf\)\)"):
+        hd.PreconditionedSGD(1.0, [[1.0, 2.0], [2.0, 1.0]])
+    with pytest.raises(ValueError, match=r"positive semi-definite \(eigenvalues in \[0, inf\)\)"):
+        v.symmetric_psd("K", [[1.0, 2.0], [2.0, 1.0]])
+
+
+@pytest.mark.parametrize("value", ["1.0", "1e1", b"1", np.str_("2")])
+def test_real_refuses_text(value):
+    with pytest.raises(ValueError, match=r"x must be a real number in \(0, inf\), got .* \(text, not a number\)"):
+        v.real("x", value, low=0.0, low_open=True)
+
+
+def test_optimizers_refuse_numeric_strings():
+    with pytest.raises(ValueError, match="lr must be a real number in \\(0, inf\\), got '1.0'"):
+        hd.SGD("1.0")
+    with pytest.raises(ValueError, match="clip must be a real number .*got '1e1'"):
+        hd.ClippedSGD(1.0, "1e1")

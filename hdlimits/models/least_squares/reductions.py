@@ -43,11 +43,14 @@ def _c(x):
 
 
 def _batch_one(optimizer, what: str):
+    """LimitNotAvailable for clipped / normalized SGD with batch > 1, which simulate() refuses too (its
+    kernel clips or normalises one sample's gradient)."""
     if optimizer.batch != 1:
         raise LimitNotAvailable(
             f"{type(optimizer).__name__} with batch = {optimizer.batch}: the {what} limit covers batch 1 "
-            "only — the minibatch update is not of the scalar form x·h(r) (see docs/clipping.md and "
-            "docs/signsgd.md); simulate() runs what its kernels support")
+            "only — the minibatch update is not of the scalar form x·h(r) (see docs/clipping.md); "
+            "simulate() does not run it either (its kernel clips or normalises one sample's gradient): "
+            "use batch = 1")
 
 
 def _finite_m2(problem, who):
@@ -223,7 +226,8 @@ def sign_limit(problem: Problem, optimizer: SignSGD, t_max=None) -> ModeSystem:
 def adam_limit(problem: Problem, optimizer, t_max=None) -> ModeSystem:
     """Adam's β2 → 1 limit (AdamLimit, and real Adam predicted by it; docs/signsgd.md)."""
     if optimizer.batch != 1:
-        raise LimitNotAvailable(f"Adam with batch = {optimizer.batch}: the β2 → 1 limit covers batch 1")
+        raise LimitNotAvailable(f"Adam with batch = {optimizer.batch}: the β2 → 1 limit covers batch 1; "
+                                "simulate() runs it")
     m2 = _finite_m2(problem, "Adam (β2 → 1)")
     kappa, D0, w = sign_drift_basis(problem, "correlation")
     return ModeSystem(kappa=_c(kappa), weights=_c(w), D0=_c(D0), d=problem.d,
