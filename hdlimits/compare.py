@@ -288,7 +288,7 @@ class Comparison:
             f"compare {self.quantity}: theory [{self.theory_label}] vs simulation [{self.sim_label}]",
             f"  theory status: {self.theory_status};  simulation status: {self.sim_status}{runs}",
             f"  times compared: {self.n_compared} of {self.t.size} (t in [{self.t[0]:g}, {self.t[-1]:g}],"
-            " t = steps/d)",
+            + (" t = step count)" if hasattr(type(self.sim_curve), "step") else " t = steps/d)"),
             f"  max |relative gap| = {pct(self.max_rel_gap)}"
             + (f" at t={self.t_max_rel_gap:g}" if math.isfinite(self.t_max_rel_gap) else "")
             + f";  mean |relative gap| = {pct(self.mean_rel_gap)}",
