@@ -155,7 +155,9 @@ def add_simulation_arguments(parser):
     return g
 
 
-def add_output_arguments(parser, default_quantity):
+def add_output_arguments(parser, default_quantity, quantities=None):
+    """Output options; ``--quantity`` chooses among ``quantities`` (the observables the command's results
+    hold; default: every registered observable)."""
     from hdlimits.core import observables
     g = parser.add_argument_group(
         "output (a summary table always goes to stdout)",
@@ -166,7 +168,7 @@ def add_output_arguments(parser, default_quantity):
                    help="write the curves and metadata to a JSON file (non-finite values as the strings 'inf', '-inf', 'nan')")
     g.add_argument("--plot", metavar="PATH", default=None,
                    help="save a figure (format from the suffix, e.g. .png)")
-    names = observables.names()
+    names = tuple(quantities) if quantities is not None else observables.names()
     g.add_argument("--quantity", choices=list(names), default=default_quantity,
                    help="quantity plotted" + (" and compared" if default_quantity == "excess_risk"
                                               else "") + ": "

@@ -28,6 +28,10 @@ __all__ = ["PRINT_ROWS", "COMMANDS", "cmd_predict", "cmd_simulate", "cmd_compare
 PRINT_ROWS = 15
 
 
+#: the observables of the least-squares results these commands produce (RiskCurve, SimulationResult)
+LEAST_SQUARES_QUANTITIES = ("risk", "excess_risk")
+
+
 # ------------------------------------------------------------------------------------ printing
 
 def _fmt(x, spec=".6g"):
@@ -209,5 +213,5 @@ def add_commands(subparsers):
                                   formatter_class=Formatter, epilog=CONVENTIONS + "\n\n" + OUTPUT_RULES)
         for add in adders:
             add(p)
-        add_output_arguments(p, quantity)
+        add_output_arguments(p, quantity, LEAST_SQUARES_QUANTITIES)
         p.set_defaults(func=func)
