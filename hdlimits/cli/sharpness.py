@@ -175,9 +175,10 @@ def build_model(args):
 
 
 def power_law_ntk(D, alpha):
-    """Eigenvalues ``(1+i)^-alpha``, i = 0..D−1, scaled to mean 1 (``tr Θ = D``)."""
-    lam = (1.0 + np.arange(D)) ** -float(alpha)
-    return lam * (D / lam.sum())
+    """Eigenvalues ``(1+i)^-alpha``, i = 0..D−1, scaled to mean 1 (``tr Θ = D``); the NTK of
+    ``--model linear-ntk`` and of ``hdlimits phase stochastic-eos --model power-law``."""
+    from hdlimits.phase.stochastic_eos import power_law_ntk as _pl
+    return _pl(D, alpha)
 
 
 def build_optimizer(args, D):
