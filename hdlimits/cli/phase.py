@@ -75,7 +75,7 @@ def add_cli(subparsers):
     p.add_argument("name", choices=list(names), help="which diagram")
     g = p.add_argument_group("problem (default: power_law spectrum, tr K = d)")
     g.add_argument("--d", type=int, default=None,
-                   help=f"dimension d; stochastic-eos: number of data points D (default: {d_help})")
+                   help=f"dimension d (default: {d_help}); for stochastic-eos the number of data points D")
     g.add_argument("--alpha", type=float, default=None,
                    help="spectrum exponent, λ_j ∝ j^-alpha (default 1); stochastic-eos: of the "
                         "power-law NTK")

@@ -51,7 +51,8 @@ def test_help_shows_the_default_d_of_each_diagram(capsys):
     with pytest.raises(SystemExit):
         cli.main(["phase", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert ("(default: sgd-stability 400, lr-time 400, clipping 100, sign-vs-sgd 100, stochastic-eos 80)"
+    assert ("dimension d (default: sgd-stability 400, lr-time 400, clipping 100, sign-vs-sgd 100, "
+            "stochastic-eos 80)"
             in out)
 
 
