@@ -98,3 +98,20 @@ def test_help_states_the_step_convention(capsys):
         cli.main(["sharpness", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "lr is the step η itself, time is the step count, not the streaming γ/d" in out
+
+
+def test_phase_stochastic_eos_from_the_command_line(tmp_path, capsys):
+    code = cli.main(["phase", "stochastic-eos", "--model", "power-law", "--d", "30", "--batches", "1,30",
+                     "--lr-min", "0.01", "--lr-max", "1", "--resolution", "4", "--steps", "40", "--runs", "2",
+                     "--out", str(tmp_path / "seos"), "--backend", "serial", "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0 and "grid lr[4]×batch[2]" in out
+    assert all((tmp_path / f"seos.{ext}").exists() for ext in ("png", "npz", "csv", "json"))
+    assert "--t-max does not apply" in _error(["phase", "stochastic-eos", "--t-max", "3"], capsys)
+    assert "--steps applies to 'phase stochastic-eos' only" in _error(["phase", "sgd-stability", "--steps",
+                                                                      "3"], capsys)
+    assert "--alpha applies to 'phase stochastic-eos' with --model power-law" in _error(
+        ["phase", "stochastic-eos", "--alpha", "2"], capsys)
+    err = _error(["phase", "stochastic-eos", "--d", "20", "--batches", "1,40", "--out", str(tmp_path / "x")],
+                 capsys)
+    assert "--batches: batches must be integers in [1, 20]" in err
