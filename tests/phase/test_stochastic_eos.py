@@ -16,9 +16,10 @@ BATCHES = (1, 4, 16, D)
 #: a grid point this far above the 𝒦 = 1 curve must be marked "grows", this far below must not be.
 #: Why a margin: the finite-D edge of the exact recursion lies a few % below 𝒦 = 1 (O(1/D),
 #: docs/sharpness.md §5), and a growth of ×10 within STEPS steps needs a growth rate μ − 1 ≳ ln 10/STEPS
-#: per step, which 1.25 × η_S gives at every batch here (measured: ×10 growth of every run from 1.2 × η_S
-#: on at D = 80 and 300 steps; no run at 0.85 × η_S).
-ABOVE, BELOW = 1.25, 0.8
+#: per step, which 1.15 × η_S gives at every batch here (measured: ×10 growth of every run from 1.2 × η_S
+#: on at D = 80 and 300 steps; no run at 0.85 × η_S). The grid below has points at 1.16 × η_S (marked
+#: through the ×10 growth, no run reaches the 1e10 divergence) and at 0.74–0.82 × η_S.
+ABOVE, BELOW = 1.15, 0.85
 STEPS, RUNS = 300, 6
 
 
@@ -58,17 +59,18 @@ def test_simulated_divergence_above_the_curve_and_not_far_below(result):
     name, lin, res = result
     sw = res.sweep
     div = sw["diverged"]
-    above = below = 0
+    above = below = near_above = 0
     for j, B in enumerate(sw.axes["batch"]):
         eta_s = float(hs.critical_lr(lin, int(B)))
         for i, lr in enumerate(sw.axes["lr"]):
             if lr >= ABOVE * eta_s:
                 above += 1
+                near_above += lr < 1.3 * eta_s
                 assert div[i, j] == 1 and sw.status_code[i, j] == "diverged", (name, B, lr / eta_s)
             elif lr <= BELOW * eta_s:
                 below += 1
                 assert div[i, j] == 0 and sw.status_code[i, j] == "ok", (name, B, lr / eta_s)
-    assert above >= 10 and below >= 10           # the test checks enough points on each side
+    assert above >= 10 and below >= 10 and near_above >= 1   # at least one point close above the curve           # the test checks enough points on each side
     assert set(np.unique(sw["grew_fraction"])) <= {k / RUNS for k in range(RUNS + 1)}
 
 
