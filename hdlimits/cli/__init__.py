@@ -1,4 +1,4 @@
-"""The ``hdlimits`` command: ``predict``, ``simulate``, ``compare``, ``derive`` and ``phase``.
+"""The ``hdlimits`` command: ``predict``, ``simulate``, ``compare``, ``derive``, ``phase`` and ``sharpness``.
 
 Examples::
 
@@ -14,7 +14,7 @@ floor, the excess risk ``½ eᵀKe`` does not; ``--initial-size`` is ``‖K^{1/2
 Layout: :mod:`~hdlimits.cli.main` (parser, :func:`main`, exit statuses), :mod:`~hdlimits.cli.arguments`
 (shared option groups), :mod:`~hdlimits.cli.builders` (options → problem, optimizer, times),
 :mod:`~hdlimits.cli.commands` (predict / simulate / compare), :mod:`~hdlimits.cli.derive`,
-:mod:`~hdlimits.cli.phase`, :mod:`~hdlimits.cli.outputs` (the output-path rule),
+:mod:`~hdlimits.cli.phase`, :mod:`~hdlimits.cli.sharpness`, :mod:`~hdlimits.cli.outputs` (the output-path rule),
 :mod:`~hdlimits.cli.registry` (the tables).
 
 Extending the command

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from hdlimits.cli.arguments import OUTPUT_RULES
+from hdlimits.cli.errors import naming_options
 from hdlimits.cli.outputs import check_writable
 from hdlimits.core.noise import parse as parse_noise
 
@@ -28,6 +29,8 @@ _HELP = {
     "lr-time": "learning rate × time → risk heatmap for a schedule",
     "clipping": "clip threshold × noise tail → best clipped / best SGD risk, with CCC = 1",
     "sign-vs-sgd": "condition number × noise tail → time-to-target ratio signSGD / SGD",
+    "stochastic-eos": "step η × batch size on the linear sharpness model (simulated at small D) with "
+                      "𝒦 = 1, the EOS ηλ_max = 2 and B_c (lr = η itself; time = step count)",
 }
 #: seconds a connection to --scheduler may take before the command gives up
 SCHEDULER_TIMEOUT = 5.0
@@ -71,8 +74,14 @@ def add_cli(subparsers):
         epilog=OUTPUT_RULES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", choices=list(names), help="which diagram")
     g = p.add_argument_group("problem (default: power_law spectrum, tr K = d)")
-    g.add_argument("--d", type=int, default=None, help=f"dimension d (default: {d_help})")
-    g.add_argument("--alpha", type=float, default=None, help="spectrum exponent, λ_j ∝ j^-alpha (default 1)")
+    g.add_argument("--d", type=int, default=None,
+                   help=f"dimension d (default: {d_help}); for stochastic-eos the number of data points D")
+    g.add_argument("--alpha", type=float, default=None,
+                   help="spectrum exponent, λ_j ∝ j^-alpha (default 1); stochastic-eos: of the "
+                        "power-law NTK")
+    g.add_argument("--model", choices=["mp", "power-law"], default=None,
+                   help="stochastic-eos: Marchenko–Pastur NTK (D/P = ½, default) or power-law NTK "
+                        "λ_i ∝ (1+i)^-alpha with tr Θ = D")
     g.add_argument("--beta", type=float, default=None,
                    help="initial-error exponent, ⟨u_j,e_0⟩² ∝ j^-beta (default 1)")
     g.add_argument("--noise", default=None, metavar="SPEC",
@@ -87,7 +96,15 @@ def add_cli(subparsers):
     s.add_argument("--lr-min", type=float, default=None, help="smallest learning rate on the grid")
     s.add_argument("--lr-max", type=float, default=None, help="largest learning rate on the grid")
     s.add_argument("--batches", default=None, metavar="B1,B2,...",
-                   help="sgd-stability: batch sizes (default 1,2,4,...,64)")
+                   help="sgd-stability: batch sizes (default 1,2,4,...,64); stochastic-eos: "
+                        "(default 1,2,4,...,D)")
+    s.add_argument("--steps", type=int, default=None,
+                   help="stochastic-eos: steps simulated per grid point (default 400; the step count is "
+                        "the time)")
+    s.add_argument("--runs", type=int, default=None,
+                   help="stochastic-eos: simulated runs per grid point (default 8)")
+    s.add_argument("--seed", type=int, default=None, help="stochastic-eos: seed of the model and runs "
+                                                          "(default 0)")
     s.add_argument("--t-max", type=float, default=None,
                    help="sgd-stability: integration horizon (default 400); lr-time: last time (100); "
                         "clipping: time of the compared risks (10); sign-vs-sgd: horizon (200)")
@@ -118,11 +135,13 @@ def add_cli(subparsers):
     return p
 
 
-_ONLY = {"noise": ("sgd-stability", "lr-time"), "lr_min": ("sgd-stability", "lr-time"),
-         "lr_max": ("sgd-stability", "lr-time"), "batches": ("sgd-stability",), "batch": ("lr-time",),
+_SEOS = "stochastic-eos"
+_ONLY = {"noise": ("sgd-stability", "lr-time"), "lr_min": ("sgd-stability", "lr-time", _SEOS),
+         "lr_max": ("sgd-stability", "lr-time", _SEOS), "batches": ("sgd-stability", _SEOS),
+         "batch": ("lr-time",), "model": (_SEOS,), "steps": (_SEOS,), "runs": (_SEOS,), "seed": (_SEOS,),
          "schedule": ("lr-time",), "scale": ("clipping", "sign-vs-sgd"),
          "n_lrs": ("clipping", "sign-vs-sgd"), "target": ("sign-vs-sgd",),
-         "alpha": ("sgd-stability", "lr-time", "clipping"), "beta": ("sgd-stability", "lr-time", "clipping"),
+         "alpha": ("sgd-stability", "lr-time", "clipping", _SEOS), "beta": ("sgd-stability", "lr-time", "clipping"),
          "scheduler_timeout": ()}
 
 
@@ -159,15 +178,25 @@ def _kwargs(args):
         if n < 2:
             raise ValueError(f"--resolution must be ≥ 2, got {n}")
         kw["lrs"] = np.geomspace(args.lr_min, args.lr_max, n)
-    if args.name == "sgd-stability":
+    if args.name == _SEOS:
+        for k in ("model", "steps", "runs", "seed"):
+            if getattr(args, k) is not None:
+                kw[k] = getattr(args, k)
+        if args.alpha is not None and args.model != "power-law":
+            raise ValueError("--alpha applies to 'phase stochastic-eos' with --model power-law only")
+    if args.name in ("sgd-stability", _SEOS):
         if args.batches is not None:
             try:
                 kw["batches"] = [int(b) for b in args.batches.split(",") if b.strip()]
             except ValueError:
                 raise ValueError(f"--batches must be comma-separated integers ≥ 1, got {args.batches!r}")
         if args.t_max is not None:
+            if args.name == _SEOS:
+                raise ValueError("--t-max does not apply to 'phase stochastic-eos' (use --steps)")
             kw["t_max"] = args.t_max
-    elif args.name == "lr-time":
+    if args.name == _SEOS:
+        return kw
+    if args.name == "lr-time":
         if args.t_max is not None:
             if not args.t_max > 0.01:
                 raise ValueError(f"--t-max must be > 0.01 for lr-time, got {args.t_max}")
@@ -222,8 +251,9 @@ def run(args, out=None) -> int:
         backend, client = "dask", _connect(args.scheduler, args.scheduler_timeout)
     start = time.perf_counter()
     try:
-        res = fn(out=stem, backend=backend, workers=args.workers, client=client,
-                 progress=not args.no_progress, **kw)
+        with naming_options(args):        # "batches must …" → "--batches: batches must …"
+            res = fn(out=stem, backend=backend, workers=args.workers, client=client,
+                     progress=not args.no_progress, **kw)
     finally:
         if client is not None:
             client.close()

@@ -22,22 +22,28 @@ dimension :data:`DEFAULT_D` ``[name]``.
   time-to-target ratio signSGD / SGD, each at its best learning rate (Xiao, Marshall, Agarwala,
   Paquette, arXiv 2411.12135; docs/signsgd.md).
 
+* :func:`stochastic_eos` (:mod:`~hdlimits.phase.stochastic_eos`) — step η × batch size on the linear
+  (constant-NTK) sharpness model, simulated at small D, with the stochastic edge 𝒦 = 1, the EOS
+  ηλ_max = 2 and the critical batch B_c (Agarwala & Pennington, arXiv 2404.19261; docs/sharpness.md).
+  There ``lr`` is the step η itself and time is the step count; ``d`` is the number of data points D.
+
 The modules are not named after the functions, so that ``hdlimits.phase.clipping`` is always the
 function.
 """
-from hdlimits.phase import clip_vs_sgd, lr_landscape, sign_speed, stability
+from hdlimits.phase import clip_vs_sgd, lr_landscape, sign_speed, stability, stochastic_eos as _seos
 from hdlimits.phase.clip_vs_sgd import clipping
 from hdlimits.phase.common import PhaseResult
 from hdlimits.phase.lr_landscape import lr_time
 from hdlimits.phase.sign_speed import sign_vs_sgd
 from hdlimits.phase.stability import sgd_stability
+from hdlimits.phase.stochastic_eos import stochastic_eos
 
-__all__ = ["PhaseResult", "sgd_stability", "lr_time", "clipping", "sign_vs_sgd", "NAMES", "DEFAULT_D"]
+__all__ = ["PhaseResult", "sgd_stability", "lr_time", "clipping", "sign_vs_sgd", "stochastic_eos", "NAMES", "DEFAULT_D"]
 
 #: phase diagrams by CLI name
 NAMES = {"sgd-stability": sgd_stability, "lr-time": lr_time, "clipping": clipping,
-         "sign-vs-sgd": sign_vs_sgd}
+         "sign-vs-sgd": sign_vs_sgd, "stochastic-eos": stochastic_eos}
 
 #: dimension d of each diagram's default problem, by CLI name (the default of its ``d`` argument)
 DEFAULT_D = {"sgd-stability": stability.DEFAULT_D, "lr-time": lr_landscape.DEFAULT_D,
-             "clipping": clip_vs_sgd.DEFAULT_D, "sign-vs-sgd": sign_speed.DEFAULT_D}
+             "clipping": clip_vs_sgd.DEFAULT_D, "sign-vs-sgd": sign_speed.DEFAULT_D, "stochastic-eos": _seos.DEFAULT_D}

@@ -29,7 +29,7 @@ def test_phase_cli(tmp_path, capsys):
     n_div = int((codes == "diverged").sum())
     assert n_div > 0 and f"{int((codes == 'ok').sum())} ok, {n_div} diverged" in out
     err = _error(["phase", "lr-time", "--batches", "1,2", "--out", str(tmp_path / "x")], capsys)
-    assert "--batches applies to 'phase sgd-stability' only" in err
+    assert "--batches applies to 'phase sgd-stability / stochastic-eos' only" in err
     assert "needs --scheduler" in _error(["phase", "sgd-stability", "--backend", "dask"], capsys)
 
 
@@ -51,7 +51,8 @@ def test_help_shows_the_default_d_of_each_diagram(capsys):
     with pytest.raises(SystemExit):
         cli.main(["phase", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert ("dimension d (default: sgd-stability 400, lr-time 400, clipping 100, sign-vs-sgd 100)"
+    assert ("dimension d (default: sgd-stability 400, lr-time 400, clipping 100, sign-vs-sgd 100, "
+            "stochastic-eos 80)"
             in out)
 
 
