@@ -10,7 +10,8 @@
      with 1 and 2 workers.
 
 Run:  python scripts/bench.py [--quick] [--skip-ode] [--skip-sim]
-Extra benchmarks of other parts live next to this file (bench_derive.py, bench_phase.py) and are run
+Extra benchmarks of other parts live next to this file (bench_derive.py, bench_phase.py,
+bench_sharpness.py) and are run
 from here when present.
 """
 from __future__ import annotations
@@ -167,7 +168,7 @@ def main(argv=None):
     if not args.skip_sim:
         bench_sim([500, 2000] if args.quick else [500, 2000, 8000], 2.0 if args.quick else 5.0)
     here = os.path.dirname(os.path.abspath(__file__))
-    for extra in ("bench_derive.py", "bench_phase.py"):
+    for extra in ("bench_derive.py", "bench_phase.py", "bench_sharpness.py"):
         path = os.path.join(here, extra)
         if os.path.exists(path):
             print(f"\n== {extra}")

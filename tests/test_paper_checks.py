@@ -20,6 +20,18 @@ def test_sgd_claims_fast(tmp_path):
     assert (tmp_path / "sgd_preconditioned.png").stat().st_size > 10_000
 
 
+
+def test_sharpness_claims_fast(tmp_path):
+    """Runs paper_checks/sharpness.py in fast mode (about 15 s): thresholds, rates and the MC check of the
+    exact recursion (C1–C5, C21); every claim must pass and the stochastic-EOS figure is written."""
+    rows = paper_checks.run_all(fast=True, outdir=tmp_path, only=["sharpness"])
+    assert len(rows) >= 9
+    failed = [(r["claim"], r["measured"], r.get("traceback")) for r in rows if not r["passed"]]
+    assert not failed, failed
+    for r in rows:
+        assert r["module"] == "sharpness" and r["paper"] and r["measured"]
+    assert (tmp_path / "sharpness_stochastic_eos.png").stat().st_size > 10_000
+
 def _fake(monkeypatch, name, run):
     mod = types.ModuleType(f"paper_checks.{name}")
     mod.run = run
@@ -74,3 +86,4 @@ def test_unknown_only_is_a_usage_error(tmp_path):
 
 def test_module_discovery_lists_sgd():
     assert "sgd" in paper_checks.module_names()
+    assert "sharpness" in paper_checks.module_names()
