@@ -154,7 +154,7 @@ def _draw(ax, theory, sim, quantity, label, color, logx, prefix_label):
         mp = np.where(fin, m, np.nan)
         have_se = bool(np.isfinite(se[fin]).any())
         details = []
-        if getattr(sim, "data", None):
+        if getattr(sim, "data", None) and not hasattr(type(sim), "step"):   # step-time families: no data law
             details.append(f"{sim.data} data")
         runs = getattr(sim, "runs", None)
         if runs:
