@@ -19,7 +19,6 @@ Example::
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
