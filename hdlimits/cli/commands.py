@@ -106,7 +106,7 @@ def _setup(args):
     return prob, opt, t
 
 
-def _write_outputs(args, result, theory, sim):
+def write_outputs(args, result, theory, sim):
     """``--csv`` / ``--json`` of ``result`` (a curve or a comparison) and ``--plot`` of the curves."""
     if args.csv:
         result.to_csv(args.csv)
@@ -140,7 +140,7 @@ def cmd_predict(args, out=None):
     """``hdlimits predict``: the risk curve from the limiting equations."""
     prob, opt, t = _setup(args)
     theory, warned = _run_theory(args, prob, opt, t)
-    _write_outputs(args, theory, theory, None)
+    write_outputs(args, theory, theory, None)
     out = out or sys.stdout
     _header(prob, opt, out)
     _print_theory(theory, out, warned)
@@ -152,7 +152,7 @@ def cmd_simulate(args, out=None):
     """``hdlimits simulate``: Monte Carlo runs of the streaming algorithm at this d."""
     prob, opt, t = _setup(args)
     sim, seconds, warned = _run_sim(args, prob, opt, t)
-    _write_outputs(args, sim, None, sim)
+    write_outputs(args, sim, None, sim)
     out = out or sys.stdout
     _header(prob, opt, out)
     _print_sim(sim, seconds, out, warned)
@@ -168,7 +168,7 @@ def cmd_compare(args, out=None):
     sim, seconds, sim_warned = _run_sim(args, prob, opt, t)
     with capture() as cmp_warned:
         comp = compare(theory, sim, quantity=args.quantity)
-    _write_outputs(args, comp, theory, sim)
+    write_outputs(args, comp, theory, sim)
     out = out or sys.stdout
     _header(prob, opt, out)
     print(f"timing:     theory {theory.info.get('seconds', math.nan):.3g} s, simulation {seconds:.3g} s",

@@ -25,7 +25,8 @@ import time
 
 import numpy as np
 
-from hdlimits.cli.arguments import OUTPUT_RULES, Formatter, csv_floats, wrap
+from hdlimits.cli.arguments import OUTPUT_RULES, Formatter, add_output_arguments, csv_floats, wrap
+from hdlimits.cli.commands import write_outputs
 from hdlimits.cli.errors import naming_options
 from hdlimits.cli.notices import capture, merge
 from hdlimits.cli.outputs import check_outputs
@@ -104,18 +105,7 @@ def add_cli(subparsers):
                         "per Q draw, default 8)")
     t.add_argument("--draws", type=int, default=None, help="wide simulation: Q draws (default 4)")
     t.add_argument("--seed", type=int, default=1, help="seed of the simulation")
-    r = p.add_argument_group(
-        "output (a summary always goes to stdout)",
-        wrap("The directory of an output file must exist (it is not created); every path is "
-             "checked before the computation starts.", 77))
-    r.add_argument("--csv", metavar="PATH", default=None, help="write every step to a CSV file")
-    r.add_argument("--json", metavar="PATH", default=None,
-                   help="write the curves and metadata to a JSON file (non-finite values as strings)")
-    r.add_argument("--plot", metavar="PATH", default=None, help="save a figure (format from the suffix)")
-    r.add_argument("--quantity", choices=["loss", "sharpness"], default="loss",
-                   help="quantity plotted and compared: loss = E L = ½E‖z‖²; sharpness = λ_max(NTK)")
-    r.add_argument("--logx", action="store_true", help="logarithmic step axis in --plot")
-    r.add_argument("--linear-y", action="store_true", help="linear y axis in --plot (default log)")
+    add_output_arguments(p, "loss", ("loss", "sharpness"))
     p.set_defaults(func=run)
     return p
 
@@ -250,17 +240,6 @@ def _print_result(kind, res, seconds, warned, out):
     print(f"            {_values_line(res)}", file=out)
 
 
-def _write(args, result, theory, sim):
-    if args.csv:
-        result.to_csv(args.csv)
-    if args.json:
-        result.to_json(args.json)
-    if args.plot:
-        from hdlimits import plot
-        plot.risk_curves(theory, sim, path=args.plot, quantity=args.quantity, logy=not args.linear_y,
-                         logx=args.logx)
-
-
 def run(args, out=None) -> int:
     """Run ``hdlimits sharpness ACTION`` for parsed arguments."""
     _check_options(args)
@@ -277,9 +256,9 @@ def run(args, out=None) -> int:
         from hdlimits.compare import compare
         with capture() as cmp_warned:
             comp = compare(theory, sim, quantity=args.quantity)
-        _write(args, comp, theory, sim)
+        write_outputs(args, comp, theory, sim)
     else:
-        _write(args, theory if sim is None else sim, theory, sim)
+        write_outputs(args, theory if sim is None else sim, theory, sim)
     print(f"model:      {model.describe()}", file=out)
     print(f"optimizer:  {opt.describe()}, sampling {args.sampling} (lr = η itself; time = step count)",
           file=out)

@@ -9,16 +9,12 @@ import pytest
 from hdlimits import cli
 from hdlimits.core.noise import parse as parse_noise
 
+from .common import one_line_error
+
 SMALL = ["--d", "200", "--t-max", "2", "--n-times", "11"]
 
 
-def _error(argv, capsys, code=2):
-    with pytest.raises(SystemExit) as exc:
-        cli.main(argv)
-    err = capsys.readouterr().err.strip()
-    assert exc.value.code == code, err
-    assert len(err.splitlines()) == 1, err
-    return err
+_error = one_line_error
 
 
 @pytest.fixture

@@ -7,16 +7,13 @@ import pytest
 from hdlimits import cli, phase
 from hdlimits.sweeps import SweepResult
 
+from .common import one_line_error
+
 STAB = ["phase", "sgd-stability", "--d", "60", "--lr-min", "0.5", "--lr-max", "40", "--batches", "1,4",
         "--t-max", "100", "--no-progress"]
 
 
-def _error(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        cli.main(argv)
-    err = capsys.readouterr().err.strip()
-    assert exc.value.code == 2 and err.startswith("hdlimits: error:") and len(err.splitlines()) == 1, err
-    return err
+_error = one_line_error
 
 
 def test_phase_cli(tmp_path, capsys):

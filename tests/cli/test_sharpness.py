@@ -8,16 +8,13 @@ from hdlimits import cli
 from hdlimits import sharpness as hs
 from hdlimits.cli.sharpness import power_law_ntk
 
+from .common import one_line_error
+
 LIN = ["--D", "40", "--lr", "0.1", "--batch", "4", "--steps", "30"]
 WIDE = ["--model", "wide", "--P", "30", "--lr", "0.5", "--steps", "10"]
 
 
-def _error(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        cli.main(argv)
-    err = capsys.readouterr().err.strip()
-    assert exc.value.code == 2 and err.startswith("hdlimits: error:") and len(err.splitlines()) == 1, err
-    return err
+_error = one_line_error
 
 
 def test_predict_linear_mp_writes_outputs_and_matches_the_library(tmp_path, capsys):
