@@ -14,9 +14,9 @@ which restates these papers.
 Conventions
 -----------
 hdlimits: step ``γ/d`` on the minibatch gradient, time ``t = steps/d``, risk ``R = ½(eᵀKe + E ε²)``
-(noise floor included), excess risk ``½eᵀKe``. sgd_sign_clip.md writes ``R`` for the *excess* risk and
+(noise floor included), excess risk ``½eᵀKe``. The papers write ``R`` for the *excess* risk and
 ``η`` for our ``γ`` (with ``N = d``): its plateau ``R∞`` is our ``excess_risk``, and our ``risk`` is
-``R∞ + ½E ε²``. preconditioned.md's ``L`` is our ``risk``. Every claim below is measured by the limiting
+``R∞ + ½E ε²``. The preconditioning paper's ``L`` is our ``risk``. Every claim below is measured by the limiting
 equations (the ODE and/or the exact expected recursion) and by Monte Carlo simulation.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ from hdlimits.models.least_squares.diagnostics import critical_lr, kernel_mass, 
 HSGD = "Paquette, Paquette, Adlam, Pennington 2022 (HSGD, arXiv:2205.07069)"
 NOTES = "Collins-Woodfin, Paquette, Paquette, Seroussi 2023 (arXiv:2308.08977)"
 LCPP = "Lee, Cheng, Paquette, Paquette 2022 (critical batch size, NeurIPS)"
-PRE = "preconditioned SGD = SGD on K̃ = P^½KP^½ (preconditioned.md §1–2)"
+PRE = "preconditioned SGD = SGD on K̃ = P^½KP^½ (docs/sgd.md §4)"
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -63,7 +63,7 @@ def _excess_plateau(sim, t_burn):
 
 
 def _haar_problem(d=200, seed=0):
-    """preconditioned.md §7 C1: K = QΛQᵀ (Haar Q), λ_i ∝ 1/i, tr K = d; e_0 ~ N(0, 4I/d); σ² = 0.05."""
+    """docs/sgd.md §7, preconditioned C1: K = QΛQᵀ (Haar Q), λ_i ∝ 1/i, tr K = d; e_0 ~ N(0, 4I/d); σ² = 0.05."""
     rng = np.random.default_rng(seed)
     lam = 1.0 / np.arange(1, d + 1)
     lam *= d / lam.sum()
@@ -83,7 +83,7 @@ def _opt(lr, P=None, batch=1):
 
 # ------------------------------------------------------------------------------ claims
 def plateau_isotropic(fast, outdir, ax):
-    """sgd_sign_clip.md §10 C1: K = I, N = d, η = 1, E ε² = 1 → R∞ = 0.5 (excess) = risk 1.0 here."""
+    """docs/sgd.md §7 C1: K = I, N = d, η = 1, E ε² = 1 → R∞ = 0.5 (excess) = risk 1.0 here."""
     d, runs = (500, 8) if fast else (1000, 16)
     prob = hd.Problem.isotropic(d, noise=hd.noise.gaussian(1.0), initial_size=4.0, seed=3)
     opt = hd.SGD(1.0)
@@ -109,7 +109,7 @@ def plateau_isotropic(fast, outdir, ax):
 
 
 def plateau_power_law(fast, outdir, ax):
-    """sgd_sign_clip.md §10 C1: K = diag(i^-0.5), d = 1000, η = 10, σ = 0.5 → R∞ = 0.05590 (excess)."""
+    """docs/sgd.md §7 C1: K = diag(i^-0.5), d = 1000, η = 10, σ = 0.5 → R∞ = 0.05590 (excess)."""
     d, runs = 1000, (4 if fast else 16)
     lam = np.arange(1, d + 1) ** -0.5                    # not normalised (as in the paper)
     prob = hd.Problem.from_spectrum(lam, np.zeros(d), hd.noise.gaussian(0.5), label="diag(i^-0.5)")
@@ -138,7 +138,7 @@ def plateau_power_law(fast, outdir, ax):
 
 
 def stability_threshold(fast, outdir):
-    """sgd_sign_clip.md §10 C1 / preconditioned.md §2.3: stable iff γ tr K/(2dB) < 1."""
+    """docs/sgd.md §5, §7 C1: stable iff γ tr K/(2dB) < 1."""
     d = 500 if fast else 1000
     prob = hd.Problem.isotropic(d, noise=hd.noise.gaussian(1.0), initial_size=1.0, seed=4)
     parts, ok = [], True
@@ -161,7 +161,7 @@ def stability_threshold(fast, outdir):
 
 
 def exact_recursion(fast, outdir, ax):
-    """sgd_sign_clip.md §10 C2: the finite-d second-moment recursion equals the MC mean."""
+    """docs/sgd.md §7 C2: the finite-d second-moment recursion equals the MC mean."""
     d, runs = 20, (2000 if fast else 40000)
     prob = hd.Problem.power_law(d, alpha=1.0, beta=1.0, noise=hd.noise.gaussian(0.5), seed=5)
     opt = hd.SGD(1.0)
@@ -183,7 +183,7 @@ def exact_recursion(fast, outdir, ax):
 
 
 def preconditioned_recursion(fast, outdir, ax):
-    """preconditioned.md §7 C1: MC of preconditioned SGD matches the recursion on K̃ (Haar K, d = 200)."""
+    """docs/sgd.md §7, preconditioned C1: MC of preconditioned SGD matches the recursion on K̃ (Haar K, d = 200)."""
     dense, _ = _haar_problem()
     runs = 8 if fast else 40
     tol = 0.04 * math.sqrt(40 / runs)                # "≤ 4 % at 40 reps; shrinks ∝ reps^-½"
@@ -209,7 +209,7 @@ def preconditioned_recursion(fast, outdir, ax):
 
 
 def finite_d_threshold(fast, outdir):
-    """preconditioned.md §7 C2: at 0.9γ_c, M_d = 1.001 (P = I, diverges) vs 0.914 (P = K^-½, bounded)."""
+    """docs/sgd.md §7, preconditioned C2: at 0.9γ_c, M_d = 1.001 (P = I, diverges) vs 0.914 (P = K^-½, bounded)."""
     _, prob = _haar_problem()
     epochs = 1000 if fast else 3000
     parts, ok = [], True
@@ -237,7 +237,7 @@ def finite_d_threshold(fast, outdir):
 
 
 def exact_floor(fast, outdir, ax):
-    """preconditioned.md §7 C3: L∞ = (σ²/2)/(1 − M_d) — 0.05288, 0.05042, 0.28931."""
+    """docs/sgd.md §7, preconditioned C3: L∞ = (σ²/2)/(1 − M_d) — 0.05288, 0.05042, 0.28931."""
     _, prob = _haar_problem()
     runs = 8 if fast else 24
     parts, ok = [], True
@@ -269,7 +269,7 @@ def exact_floor(fast, outdir, ax):
 
 
 def whitening(fast, outdir):
-    """preconditioned.md §7 C4: SGD with P = K⁻¹ on N(0, K) has the law of plain SGD on N(0, I)."""
+    """docs/sgd.md §7, preconditioned C4: SGD with P = K⁻¹ on N(0, K) has the law of plain SGD on N(0, I)."""
     dense, _ = _haar_problem()
     runs = 8 if fast else 40
     iso = hd.Problem.from_spectrum(np.ones(dense.d), dense.covariance_sqrt @ dense.initial_error,
@@ -290,7 +290,7 @@ def whitening(fast, outdir):
 
 
 def critical_batch(fast, outdir, ax):
-    """preconditioned.md §2.3 / [LCPP]: B_crit = tr K/λ_max separates γ_c ∝ B from saturation."""
+    """docs/sgd.md §5 / [LCPP]: B_crit = tr K/λ_max separates γ_c ∝ B from saturation."""
     _, prob = _haar_problem()
     d, lam_max = prob.d, float(prob.eigenvalues.max())
     b_crit = prob.trace / lam_max
@@ -309,8 +309,8 @@ def critical_batch(fast, outdir, ax):
     for f in (0.9, 1.1):
         opt = hd.SGD(f * gc[-1], batch=64)
         mark = ("rx" if f > 1 else "g^")
-        sim = hd.simulate(prob, opt, np.linspace(0, 3 if fast else 10, 7), runs=runs, seed=23,
-                          progress=False)
+        t_sim = np.round(np.linspace(0, 3 if fast else 10, 7) * prob.d) / prob.d   # on the 1/d grid
+        sim = hd.simulate(prob, opt, t_sim, runs=runs, seed=23, progress=False)
         rec = hd.predict_risk(prob, opt, [0.0, 10.0], method="recursion")
         want = f > 1
         ok &= sim.diverged == want and rec.diverged == want
@@ -329,7 +329,7 @@ def critical_batch(fast, outdir, ax):
     measured = (f"B_crit = {b_crit:.2f}; γc/(2dB/trK) = {', '.join(f'{x:.3f}' for x in gc / kern)} "
                 f"and γc/(2d/((1+1/B)λmax)) = {', '.join(f'{x:.3f}' for x in gc / det)} for B = "
                 f"{', '.join(map(str, Bs))}; " + "; ".join(parts))
-    return _row(f"{LCPP}; preconditioned.md §2.3",
+    return _row(f"{LCPP}; docs/sgd.md §5",
                 "critical batch size B_crit = tr K/λ_max: the critical γ follows 2dB/tr K (≥ 80 %) for "
                 "B ≤ B_crit/4 and saturates at 2d/((1+1/B)λ_max) (≥ 95 %) for B ≥ 4B_crit; MC and the "
                 "exact recursion at B = 64 diverge 10 % above the saturated edge and converge 10 % below",

@@ -246,7 +246,7 @@ def test_stationary_risk_equals_long_integration_any_K(noise):
 
 @pytest.mark.slow
 def test_stationary_risk_long_simulation_C5():
-    """K = I, η = 1, σ = 1, d = 4000: the time-averaged simulated excess risk is 0.5761 (notes C8)."""
+    """K = I, η = 1, σ = 1, d = 4000: the time-averaged simulated excess risk is 0.5761 (docs/signsgd.md §8)."""
     prob = hd.Problem.isotropic(4000, noise=hd.noise.gaussian(1.0))
     t = np.linspace(10.0, 30.0, 41)
     sim = hd.simulate(prob, hd.SignSGD(1.0), t, runs=4, seed=9)
@@ -257,7 +257,7 @@ def test_stationary_risk_long_simulation_C5():
 
 
 def test_risk_scaled_schedule_rate():
-    """K = I, no noise, γ(t) = a√P: dP/dt = −a(4/π − a)P (notes C9), best at a = 2/π."""
+    """K = I, no noise, γ(t) = a√P: dP/dt = −a(4/π − a)P (C9, docs/signsgd.md §8), best at a = 2/π."""
     prob = hd.Problem.isotropic(300)
     t = np.linspace(0.0, 5.0, 11)
     for a in (2 / math.pi, 0.4, 1.0):

@@ -191,7 +191,7 @@ def test_invalid_points_are_recorded_not_fatal():
 
 
 def test_clipping_criteria_metric_gaussian_values():
-    """sgd_sign_clip.md §10 C6: Gaussian noise, a = c/√(P + σ²) = 1 → μ = 0.6827, ν̂ = 0.5161; and
+    """docs/clipping.md §7 C6: Gaussian noise, a = c/√(P + σ²) = 1 → μ = 0.6827, ν̂ = 0.5161; and
     CCC ≤ 1 ≤ CSC for every threshold (Theorem 4 of arXiv 2406.11733)."""
     from hdlimits.sweeps import ClippingCriteria
     d = 40

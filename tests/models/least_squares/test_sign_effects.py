@@ -54,7 +54,7 @@ def test_effects_under_a_random_rotation():
 
 
 def test_stationary_risk_claim_C5():
-    # K = I, η = 1, σ = 1: R∞ = c² + c√(c² + σ²), c = π/8 → 0.5761 (notes' excess risk ½eᵀKe)
+    # K = I, η = 1, σ = 1: R∞ = c² + c√(c² + σ²), c = π/8 → 0.5761 (the paper's excess risk ½eᵀKe)
     c = math.pi / 8
     expected = c * c + c * math.sqrt(c * c + 1)
     iso = hd.Problem.isotropic(200, noise=hd.noise.gaussian(1.0))

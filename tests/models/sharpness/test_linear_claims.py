@@ -66,7 +66,7 @@ def test_c1_exact_recursion_matches_monte_carlo(mp400):
     th = hs.predict(mp400, opt, steps=200)
     mc = hs.simulate(mp400, opt, steps=200, runs=100, seed=11)
     assert th.method == "exact" and th.status == "ok" and mc.status == "ok"
-    # the note's number: E‖z_100‖²/D ≈ 1.6e-2 from ‖z_0‖²/D ≈ 1
+    # the claimed number: E‖z_100‖²/D ≈ 1.6e-2 from ‖z_0‖²/D ≈ 1
     assert 2 * th.loss[100] / 400 == pytest.approx(1.6e-2, rel=0.05)
     se = mc.loss_stderr[1:]
     z = (mc.loss[1:] - th.loss[1:]) / se
@@ -115,7 +115,7 @@ def test_c3_c4_rates_fast():
     (30, "with_replacement", (-0.065, -0.04))])
 def test_finite_d_edge_below_kernel_criterion_power_law(B, sampling, band):
     """Power law λ_j ∝ j^{-1/2}, Haar eigenvectors, D = 300: the exact recursion's edge lies below
-    𝒦 = 1 (measured −3.0 % for B = 8, −5.1 % for B = 30 with replacement; the note gives −3.4 % and
+    𝒦 = 1 (measured −3.0 % for B = 8, −5.1 % for B = 30 with replacement; the claim gives −3.4 % and
     −5.1 %), and near the edge the mode equations' loss is several per cent off by step 50."""
     lam = np.arange(1, 301) ** -0.5
     lin = hs.LinearModel.from_ntk(lam, seed=0)

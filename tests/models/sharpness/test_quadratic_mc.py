@@ -42,7 +42,7 @@ def test_sgd_minus_gd_matches_the_theory_fast():
 
 
 def test_single_draw_spread_shrinks_like_one_over_root_p():
-    # per-draw deviation of GD's Δλ_max from the theory is O(σ/√P) (notes §6.3): ×4 in P halves it
+    # per-draw deviation of GD's Δλ_max from the theory is O(σ/√P) (docs/sharpness_quadratic.md §6): ×4 in P halves it
     rms = []
     for P in (64, 256):
         w = hs.QuadraticModel.wide(LAM, P=P, sigma2=0.01, seed=0)
@@ -98,13 +98,13 @@ def test_a_diverging_run_is_a_status():
     assert sim.status == "diverged" and sim.status.t_event > 0 and np.isinf(sim.loss[-1])
 
 
-# ---------------------------------------------------------------- fidelity at the notes' parameters
+# ---------------------------------------------------------------- fidelity at the claims' parameters
 WIDE = dict(ntk=LAM, P=1000, sigma2=0.01, residual0=1.0, seed=0)
 
 
 @pytest.mark.slow
 def test_c11_c12_theory_vs_mc_at_p_1000():
-    # the notes' design: 8 Q draws × 16 batch sequences, independent draws (no ±Q pairing)
+    # the claims' design: 8 Q draws × 16 batch sequences, independent draws (no ±Q pairing)
     w = hs.QuadraticModel.wide(**WIDE)
     opts = [hd.GD(0.5), hd.SGD(0.5, 4), hd.SGD(0.5, 6), hd.SAM(0.5, 0.5)]
     sims = hs.simulate_paired(w, opts, 40, draws=8, runs=16, seed=0)

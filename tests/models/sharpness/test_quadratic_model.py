@@ -66,7 +66,7 @@ def test_step_is_the_exact_theta_space_update_for_gd_sgd_and_sam():
 
 
 def test_c13_sgd_never_sharpens_the_trace_less_in_one_step():
-    # notes C13 (exact, any Q and state): E_batch tr Θ'_SGD − tr Θ'_GD = η² E‖Q(g − Jᵀz, ·)‖²_F,
+    # C13 (docs/sharpness_quadratic.md §8; exact, any Q and state): E_batch tr Θ'_SGD − tr Θ'_GD = η² E‖Q(g − Jᵀz, ·)‖²_F,
     # here with every batch of size 2 out of D = 5 enumerated (no sampling error)
     from itertools import combinations
     rng = np.random.default_rng(5)

@@ -13,7 +13,7 @@ from hdlimits.models.sharpness.mean_ntk import noise_operator
 
 LAM = [1.6, 1.2, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5]
 WIDE = hs.QuadraticModel.wide(LAM, P=1000, sigma2=0.01, residual0=1.0, seed=0)
-SQ = 1 + 1 / 1000      # the theory uses s_Q = σ²(1 + 1/P); the notes quote σ² alone
+SQ = 1 + 1 / 1000      # the theory uses s_Q = σ²(1 + 1/P); the claims quote σ² alone
 
 
 def _shift(th):
@@ -27,7 +27,7 @@ def test_c10_gd_closed_form_equals_the_recursion():
     assert np.abs(cf["h"] - rec.param_norm).max() < 1e-6
     th = hs.predict(WIDE, hd.GD(0.5), 40, method="closed-form")
     np.testing.assert_allclose(th.ntk_eigenvalues, rec.ntk_eigenvalues, atol=1e-6)
-    # h_∞ = z₀ᵀΘ₀⁻¹z₀ = 9.9147 (notes C10)
+    # h_∞ = z₀ᵀΘ₀⁻¹z₀ = 9.9147 (C10, docs/sharpness_quadratic.md §8)
     assert abs(hs.predict(WIDE, hd.GD(0.5), 400).param_norm[-1] - 9.9147) < 5e-5
 
 
@@ -36,7 +36,7 @@ def test_gd_limit_shift_is_the_long_time_first_order_form(lr):
     rec = hs.mean_ntk_recursion(WIDE, lr, 3000)
     first = hs.first_order_eigenvalues(WIDE, rec["ntk"])
     np.testing.assert_allclose(first[-1] - WIDE.ntk_eigenvalues, hs.gd_limit_shift(WIDE, lr), atol=1e-6)
-    # the mode-specific part changes sign at ηλ = 1 (notes §6.1)
+    # the mode-specific part changes sign at ηλ = 1 (docs/sharpness_quadratic.md §4)
     shift = hs.gd_limit_shift(WIDE, lr) - SQ * 0.01 * 9.914682539682540
     lam = WIDE.ntk_eigenvalues
     assert np.all(np.sign(shift[lr * lam != 1]) == np.sign(1 - lr * lam[lr * lam != 1]))
