@@ -87,6 +87,17 @@ def edges(x, log=True):
     return np.exp(e) if log else e
 
 
+def batch_lr_axes(ax, batches, lrs, ylabel):
+    """The (batch size × learning rate) plane of the stability diagrams: log₂ batch axis, log learning-rate
+    axis, limits at the grid cells' edges."""
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlim(edges(batches)[[0, -1]])
+    ax.set_ylim(edges(lrs)[[0, -1]])
+    ax.set_xlabel("batch size B")
+    ax.set_ylabel(ylabel)
+
+
 def tail_ticks(ax, dfs):
     """Label the rows of a df axis (at most ~10 ticks, the last one always), 'Gauss' for df = inf."""
     rows = np.arange(dfs.size)

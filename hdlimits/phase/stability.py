@@ -14,7 +14,8 @@ import numpy as np
 from hdlimits.core import validation as v
 from hdlimits.models.least_squares.diagnostics import critical_lr
 from hdlimits.optimizers import SGD
-from hdlimits.phase.common import (PhaseResult, check_problem, edges, figure, same, sweep_kwargs,
+from hdlimits.phase.common import (PhaseResult, batch_lr_axes, check_problem, edges, figure, same,
+                                   sweep_kwargs,
                                    write)
 from hdlimits.sweeps import Divergence, sweep
 
@@ -80,12 +81,7 @@ def draw(result: PhaseResult):
             label=r"$\gamma=2d/((1+1/B)\lambda_{max})$")
     ax.axvline(bounds["B_crit"], color="purple", lw=1, ls="-.",
                label=rf"$B_{{crit}}=\mathrm{{tr}}K/\lambda_{{max}}$ = {bounds['B_crit']:.3g}")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlim(edges(batches)[[0, -1]])
-    ax.set_ylim(edges(lrs)[[0, -1]])
-    ax.set_xlabel("batch size B")
-    ax.set_ylabel(r"learning rate $\gamma$ (step $\gamma/d$)")
+    batch_lr_axes(ax, batches, lrs, r"learning rate $\gamma$ (step $\gamma/d$)")
     ax.set_title(f"SGD stability — {result.problem.label}", fontsize=9)
     ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
     return fig

@@ -22,7 +22,7 @@ import numpy as np
 from hdlimits.core import validation as v
 from hdlimits.core.status import Status
 from hdlimits.optimizers import SGD
-from hdlimits.phase.common import PhaseResult, edges, figure, same, sweep_kwargs, write
+from hdlimits.phase.common import PhaseResult, batch_lr_axes, edges, figure, same, sweep_kwargs, write
 from hdlimits.sweeps import sweep
 
 __all__ = ["stochastic_eos", "compute", "draw", "power_law_ntk", "SimulatedGrowth", "DEFAULT_D", "MODELS"]
@@ -165,12 +165,7 @@ def draw(result: PhaseResult):
                label=rf"EOS $\eta\lambda_{{max}}=2$ ($\eta$ = {bounds['eos']:.3g})")
     ax.axvline(bounds["B_c"], color="purple", ls="-.", lw=1.2,
                label=rf"$B_c=\mathrm{{tr}}\Theta/\lambda_{{max}}$ = {bounds['B_c']:.3g}")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlim(edges(batches)[[0, -1]])
-    ax.set_ylim(edges(lrs)[[0, -1]])
-    ax.set_xlabel("batch size B")
-    ax.set_ylabel(r"step $\eta$ (lr = η itself)")
+    batch_lr_axes(ax, batches, lrs, r"step $\eta$ (lr = η itself)")
     keep = [0] + [i for i in range(1, batches.size) if batches[i] >= 1.5 * batches[i - 1]]
     ax.set_xticks(batches[keep], [str(int(b)) for b in batches[keep]])
     ax.minorticks_off()
