@@ -1,0 +1,12 @@
+"""Generalised linear and multi-index models (docs/glm.md): streaming SGD on a student ``X ∈ R^{d×m}`` learning a
+teacher ``X* ∈ R^{d×m*}`` through a per-sample loss ``f(r, ε)`` of the pre-activations ``r = (Xᵀx, X*ᵀx)``.
+
+The limit (Collins-Woodfin, Paquette, Paquette, Seroussi, "Hitting the high-dimensional notes",
+Information and Inference 2024, arXiv 2308.08977) carries one small ``(m+m*)×(m+m*)`` block ``V_i`` per
+eigenmode of the (preconditioned) covariance; its coefficients ``J(B)``, ``I(B)`` and the risk ``h(B)`` are
+Gaussian expectations over ``r ~ N(0, B)`` derived by :mod:`hdlimits.models.glm.expectations`.
+
+Modules: ``model`` (the model objects, ``hd.models.relu()`` …), ``expectations`` (J, I, h: closed forms or
+cubature), ``problem`` (:class:`GLMProblem`), ``reductions`` (optimizer → :class:`~hdlimits.solvers.blocks.
+BlockModeSystem`), ``kernels`` / ``simulate`` (the Monte Carlo of the real algorithm).
+"""
