@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hdlimits.core.results import RiskCurve
 from hdlimits.reductions import check_pair, reduce
+from hdlimits.solvers.blocks import BlockModeSystem
 from hdlimits.solvers.solve import DIVERGENCE_FACTOR, check_times, divergence_threshold, solve_modes
 
 __all__ = ["predict_risk", "check_times", "divergence_threshold", "DIVERGENCE_FACTOR"]
@@ -35,5 +36,14 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
     check_pair(problem, optimizer)
     t = check_times(t)
     system = reduce(problem, optimizer, t_max=float(t[-1]))
+    if isinstance(system, BlockModeSystem):
+        if method != "ode":
+            raise ValueError(f"method must be 'ode' for {type(problem).__name__} (the block limit has no "
+                             f"exact finite-d recursion), got {method!r}")
+        if fixed_step is not None:
+            raise ValueError("fixed_step is not available for the block system of GLM problems")
+        from hdlimits.solvers.blocks_solve import solve_blocks
+        return solve_blocks(system, t, rtol=rtol, store_modes=store_modes, problem=problem,
+                            optimizer=optimizer)
     return solve_modes(system, t, method=method, rtol=rtol, store_modes=store_modes,
                        fixed_step=fixed_step, problem=problem, optimizer=optimizer, warn_stacklevel=4)

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from hdlimits.core.errors import LimitNotAvailable
 
-__all__ = ["register_limit", "register_sim_rule", "reduce", "sim_rule", "has_limit", "check_pair",
-           "LimitNotAvailable"]
+__all__ = ["register_limit", "register_sim_rule", "register_simulator", "simulator_for", "reduce",
+           "sim_rule", "has_limit", "check_pair", "LimitNotAvailable"]
 
 _LIMITS: dict = {}
 _SIM_RULES: dict = {}
+_SIMULATORS: dict = {}
 
 
 def register_limit(problem_type: type, optimizer_type: type, fn) -> None:
@@ -34,6 +35,21 @@ def register_limit(problem_type: type, optimizer_type: type, fn) -> None:
 def register_sim_rule(problem_type: type, optimizer_type: type, fn) -> None:
     """Register ``fn(problem, optimizer)`` as the simulator rule of the pair."""
     _SIM_RULES[(problem_type, optimizer_type)] = fn
+
+
+def register_simulator(problem_type: type, fn) -> None:
+    """Register ``fn(problem, optimizer, t, **options) -> SimulationResult`` as the Monte Carlo driver of a
+    problem type whose algorithm the streaming least-squares driver does not run (e.g. a matrix-valued
+    GLM student); :func:`hdlimits.simulate` hands such problems to it."""
+    _SIMULATORS[problem_type] = fn
+
+
+def simulator_for(problem):
+    """The registered Monte Carlo driver of ``problem``'s type (most specific class first), or None."""
+    for pt in type(problem).__mro__:
+        if pt in _SIMULATORS:
+            return _SIMULATORS[pt]
+    return None
 
 
 def _lookup(table, problem, optimizer):
@@ -49,7 +65,7 @@ def check_pair(problem, optimizer) -> None:
     """ValueError naming ``problem`` or ``optimizer`` when either is not an object of a registered
     problem type or an :class:`~hdlimits.optimizers.base.Optimizer`."""
     from hdlimits.optimizers.base import Optimizer
-    known = tuple({pt for pt, _ in (*_LIMITS, *_SIM_RULES)})
+    known = tuple({pt for pt, _ in (*_LIMITS, *_SIM_RULES)} | set(_SIMULATORS))
     if not isinstance(problem, known):
         raise ValueError(f"problem must be a hdlimits.Problem (e.g. Problem.power_law(d=500, alpha=1, "
                          f"beta=1)) or another registered problem type, got {type(problem).__name__} "

@@ -45,8 +45,13 @@ class SGD(Optimizer):
 class PreconditionedSGD(SGD):
     """SGD with a fixed SPD preconditioner ``P``: ``u_k = P g_k``.
 
-    ``preconditioner``: an SPD matrix, a positive vector (diagonal ``P``), or ``"diag"``
-    (``diag(K)^{-1}``), ``"sqrt"`` (``K^{-1/2}``), ``"whiten"`` (``K^{-1}``).
+    ``preconditioner``: an SPD matrix, a positive vector (diagonal ``P``), ``"diag"``
+    (``diag(K)^{-1}``), ``"sqrt"`` (``K^{-1/2}``), ``"whiten"`` (``K^{-1}``), or None (``P = I``).
+
+    ``output``: on GLM and multi-index problems (docs/glm.md §4), the output (layer-wise, Kronecker)
+    factor ``Q_out`` of the update ``X ← X − (γ/d)·P·x·ψᵀ·Q_out``: None (identity), an SPD m×m matrix,
+    or a callable ``B -> (m, m) array`` of the overlaps ``B = WᵀKW`` (e.g. a Gauss–Newton factor
+    evaluated along the trajectory). Least squares (a vector iterate) takes no output factor.
 
     Limit: with ``e = P^{1/2} u`` the recursion is exactly SGD on data ``P^{1/2}x ~ N(0, K̃)``,
     ``K̃ = P^{1/2} K P^{1/2}``, so the SGD limit applies with ``κ_i = eig(K̃)`` and
@@ -55,12 +60,16 @@ class PreconditionedSGD(SGD):
     """
 
     preconditioner: object = None
+    output: object = None
     name: str = field(default="precond", init=False, repr=False)
 
-    def __init__(self, lr, preconditioner, batch=1):
+    def __init__(self, lr, preconditioner=None, batch=1, output=None):
         object.__setattr__(self, "lr", _check_lr(lr))
         object.__setattr__(self, "batch", v.integer("batch", batch, low=1))
-        if isinstance(preconditioner, str):
+        object.__setattr__(self, "output", _check_output(output))
+        if preconditioner is None:
+            p = None
+        elif isinstance(preconditioner, str):
             if preconditioner not in PRECONDITIONER_NAMES:
                 raise ValueError("preconditioner must be an SPD matrix, a positive vector, or one of "
                                  f"'diag', 'sqrt', 'whiten'; got {preconditioner!r}")
@@ -83,5 +92,21 @@ class PreconditionedSGD(SGD):
 
     def describe(self) -> str:
         p = self.preconditioner
-        ps = p if isinstance(p, str) else f"<{'vector' if p.ndim == 1 else 'matrix'} d={p.shape[0]}>"
-        return f"PreconditionedSGD(lr={describe_lr(self.lr)}, preconditioner={ps}, batch={self.batch})"
+        ps = (p if isinstance(p, str) or p is None
+              else f"<{'vector' if p.ndim == 1 else 'matrix'} d={p.shape[0]}>")
+        out = ""
+        if self.output is not None:
+            q = self.output
+            out = (f", output={describe_lr(q)}" if callable(q)
+                   else f", output=<matrix {q.shape[0]}×{q.shape[0]}>")
+        return (f"PreconditionedSGD(lr={describe_lr(self.lr)}, preconditioner={ps}, "
+                f"batch={self.batch}{out})")
+
+
+def _check_output(output):
+    """The output factor: None, a callable ``B -> (m, m)`` or an SPD matrix (read-only copy)."""
+    if output is None or callable(output):
+        return output
+    q, _, _ = v.symmetric_psd("output", output, definite=True)
+    q.setflags(write=False)
+    return q

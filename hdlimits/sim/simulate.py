@@ -27,7 +27,7 @@ from hdlimits.core import validation as v
 from hdlimits.solvers.solve import check_times, divergence_threshold
 from hdlimits.core.results import SimulationResult
 from hdlimits.core.status import Status, check_growth
-from hdlimits.reductions import check_pair, sim_rule
+from hdlimits.reductions import check_pair, sim_rule, simulator_for
 from hdlimits.core.schedules import lr_values
 from hdlimits.models.least_squares import kernels as kernels
 from hdlimits.sim.registry import lookup
@@ -258,6 +258,10 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     diverged.
     """
     check_pair(problem, optimizer)
+    driver = simulator_for(problem)
+    if driver is not None:      # a family with its own Monte Carlo (e.g. GLM students, docs/glm.md §5)
+        return driver(problem, optimizer, t, runs=runs, seed=seed, data=data, workers=workers,
+                      progress=progress)
     t = check_times(t)
     runs = v.integer("runs", runs, low=1)
     if data not in _DATA:

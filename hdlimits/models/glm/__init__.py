@@ -10,3 +10,13 @@ Modules: ``model`` (the model objects, ``hd.models.relu()`` …), ``expectations
 cubature), ``problem`` (:class:`GLMProblem`), ``reductions`` (optimizer → :class:`~hdlimits.solvers.blocks.
 BlockModeSystem`), ``kernels`` / ``simulate`` (the Monte Carlo of the real algorithm).
 """
+from hdlimits.core import observables as _obs
+from hdlimits.models.glm import reductions as _reductions
+from hdlimits.models.glm.problem import GLMProblem
+
+__all__ = ["GLMProblem"]
+
+_obs.register(_obs.Observable("overlaps", "overlaps  B = WᵀKW",
+                              "the (m+m*)×(m+m*) overlap matrix of student and teacher (GLM problems)",
+                              positive=False))
+_reductions.register()

@@ -51,8 +51,27 @@ class Problem:
 
     # -------------------------------------------------------------------- factories
     @classmethod
-    def from_spectrum(cls, eigenvalues, initial_error, noise=None, basis=None, label=None):
-        """``K = basis·diag(eigenvalues)·basisᵀ`` (``basis=None``: K diagonal)."""
+    def from_spectrum(cls, eigenvalues, initial_error=None, noise=None, basis=None, label=None, *,
+                      teacher=None, initial=None, model=None):
+        """``K = basis·diag(eigenvalues)·basisᵀ`` (``basis=None``: K diagonal).
+
+        Least squares: ``initial_error`` is ``e_0 = θ_0 − θ*``. GLM and multi-index models (docs/glm.md):
+        give ``teacher`` ((d,) or (d, m*)), ``initial`` (the student's start, (d,) or (d, m), default 0)
+        and ``model`` (``hd.models.relu()``, ``logistic()``, …; default least squares) instead; the result
+        is then a :class:`~hdlimits.models.glm.problem.GLMProblem`.
+        """
+        if teacher is not None or initial is not None or model is not None:
+            if initial_error is not None:
+                raise ValueError("give either initial_error (least squares, e_0 = θ_0 − θ*) or teacher= "
+                                 "and initial= (GLM and multi-index models), not both")
+            if teacher is None:
+                raise ValueError("teacher is required with initial= or model=: the teacher weights, an "
+                                 "array of shape (d,) or (d, m*)")
+            from hdlimits.models.glm.problem import GLMProblem
+            return GLMProblem.from_spectrum(eigenvalues, teacher, initial, model, noise, basis, label)
+        if initial_error is None:
+            raise ValueError("initial_error is required: e_0 = θ_0 − θ*, an array of shape (d,) "
+                             "(or give teacher= and initial= for a GLM problem)")
         lam = v.vector("eigenvalues", eigenvalues, nonnegative=True)
         d = lam.size
         e0 = v.vector("initial_error", initial_error, size=d)
@@ -120,14 +139,22 @@ class Problem:
 
     @classmethod
     def power_law(cls, d, alpha, beta, noise=None, initial_size=1.0, seed=0, rotate=False,
-                  label=None):
+                  label=None, *, model=None, initial=None):
         """Power-law spectrum and initial error (docs/conventions.md §6).
 
         λ_j ∝ j^(−alpha), normalised so that tr K = d; ⟨u_j, e_0⟩² ∝ j^(−beta) with random signs
         (from ``seed``), normalised so that ‖K^{1/2} e_0‖² = initial_size. ``rotate=True`` puts the
         eigenvectors in a Haar-random basis (from ``seed``), giving a dense K. ``seed``: None (fresh
         entropy, kept in ``.seed``), an int ≥ 0 or a ``SeedSequence``.
+
+        With ``model=`` (and optionally ``initial=``, the student's start) the result is a GLM problem
+        whose teacher has these projections (``x*ᵀKx* = initial_size``) and whose student starts at 0
+        (:meth:`hdlimits.models.glm.problem.GLMProblem.power_law`).
         """
+        if model is not None or initial is not None:
+            from hdlimits.models.glm.problem import GLMProblem
+            return GLMProblem.power_law(d, alpha, beta, model=model, noise=noise, initial_size=initial_size,
+                                        initial=initial, seed=seed, rotate=rotate, label=label)
         d = v.integer("d", d, low=1)
         alpha = v.real("alpha", alpha, low=0.0)
         beta = v.real("beta", beta)

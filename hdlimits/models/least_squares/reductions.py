@@ -66,6 +66,11 @@ def preconditioner_matrix(problem: Problem, optimizer: PreconditionedSGD):
     """The preconditioner for this problem: ``("diag", vector)`` or ``("dense", matrix)``."""
     p = optimizer.preconditioner
     lam = problem.eigenvalues
+    if getattr(optimizer, "output", None) is not None and not hasattr(problem, "teacher"):
+        raise LimitNotAvailable("an output factor (output=) acts on a matrix-valued student (GLM and "
+                                "multi-index problems); on least squares scale lr instead")
+    if p is None:
+        return "diag", np.ones(problem.d)
     if isinstance(p, str):
         if p in ("sqrt", "whiten") and np.any(lam <= 0):
             raise ValueError(f"preconditioner {p!r} needs K positive definite (eigenvalues in "
@@ -92,6 +97,9 @@ def _drift_preconditioned(problem: Problem, optimizer: PreconditionedSGD):
     """(κ, D0) of K̃ = P^{1/2} K P^{1/2} in its eigenbasis, ``D0_i = ⟨v_i, P^{-1/2} e_0⟩²``."""
     kind, P = preconditioner_matrix(problem, optimizer)
     lam, e0 = problem.eigenvalues, problem.initial_error
+    if optimizer.preconditioner is None:
+        c = problem.eigen_coordinates(e0)
+        return lam, c * c
     name = optimizer.preconditioner if isinstance(optimizer.preconditioner, str) else None
     # closed forms that avoid a d×d eigendecomposition
     if name == "whiten":
