@@ -36,6 +36,8 @@ from hdlimits import phase
 from hdlimits import sharpness  # the sharpness family (registers its models and observables)
 from hdlimits import models  # hd.models.relu(), logistic(), …: the GLM and multi-index models
 from hdlimits.models import glm as _glm  # noqa: F401  (registers the GLM family)
+from hdlimits.models.glm.problem import GLMProblem
+from hdlimits.models.glm.diagnostics import critical_lr as glm_critical_lr
 
 __version__ = "0.1.0"
 
@@ -44,4 +46,5 @@ __all__ = ["Problem", "SGD", "PreconditionedSGD", "SignSGD", "Adam", "AdamLimit"
            "SimulationResult", "Status", "StatusCode", "LimitNotAvailable", "critical_lr",
            "stationary_risk", "asymptotic_rate", "kernel_mass", "sign_effects",
            "sign_stationary_excess_risk", "clipping", "derive", "plot", "sweep", "sweeps", "phase",
-           "load_result", "GD", "SAM", "sharpness", "models"]
+           "load_result", "GD", "SAM", "sharpness", "models", "GLMProblem",
+           "glm_critical_lr"]

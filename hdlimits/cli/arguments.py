@@ -169,9 +169,11 @@ def add_output_arguments(parser, default_quantity, quantities=None):
     g.add_argument("--plot", metavar="PATH", default=None,
                    help="save a figure (format from the suffix, e.g. .png)")
     names = tuple(quantities) if quantities is not None else observables.names()
+    compared = default_quantity in ("excess_risk", None)
     g.add_argument("--quantity", choices=list(names), default=default_quantity,
-                   help="quantity plotted" + (" and compared" if default_quantity == "excess_risk"
-                                              else "") + ": "
+                   help="quantity plotted" + (" and compared (default: excess_risk; risk for --model "
+                                              "problems)" if default_quantity is None else
+                                              " and compared" if compared else "") + ": "
                         + "; ".join(f"{n} = {observables.get(n).description}" for n in names))
     g.add_argument("--logx", action="store_true", help="logarithmic time axis in --plot")
     g.add_argument("--linear-y", action="store_true", help="linear y axis in --plot (default log)")

@@ -28,7 +28,10 @@ def build_problem(args):
     registry.check_owned_options(args, registry.PROBLEM_OPTION_OWNERS, name, "--problem")
     noise = parse_noise(args.noise, "--noise")
     with naming_options(args, PROBLEM_PARAMETERS):
-        return registry.PROBLEMS[name](args, noise)
+        prob = registry.PROBLEMS[name](args, noise)
+    from hdlimits.cli.glm import glm_problem
+    with naming_options(args, PROBLEM_PARAMETERS):
+        return glm_problem(args, prob)
 
 
 _SCHEDULE_OPTIONS = {"warmup": ("warmup_time", "start_factor"), "cosine": ("cosine_time", "final_lr"),

@@ -51,6 +51,11 @@ def _rows(n, max_rows=PRINT_ROWS):
 
 def _problem_line(prob):
     info = prob.describe()
+    if "model" in info:            # GLM and multi-index problems (docs/glm.md)
+        B0 = np.asarray(info["initial_overlaps"])
+        return (f"problem:    {info['label']}, noise {info['noise']}, m = {info['m']}, m* = "
+                f"{info['m_star']}, B0 = {np.array2string(B0, precision=4, separator=', ')}, "
+                f"λ_max = {info['lambda_max']:.4g}{'' if info['diagonal'] else ' (dense K)'}")
     return (f"problem:    {info['label']}, noise {info['noise']}, ‖K^½e0‖² = "
             f"{2 * info['initial_excess_risk']:.4g}, λ_max = {info['lambda_max']:.4g}"
             f"{'' if info['diagonal'] else ' (dense K)'}")
@@ -72,6 +77,9 @@ def _print_theory(curve, out, warned=()):
     print(f"theory:     {method}, status {str(curve.status)}, {curve.t.size} times, "
           f"{info.get('steps', '?')} steps, {info.get('seconds', math.nan):.3g} s", file=out)
     _print_warnings(merge(warned, curve.warnings), out)
+    if "excess_risk" not in curve.names:
+        _print_glm_rows(curve, out)
+        return
     print(f"{'t':>10} {'risk':>14} {'excess_risk':>14}", file=out)
     for i in _rows(curve.t.size):
         print(f"{curve.t[i]:>10.4g} {_fmt(curve.risk[i]):>14} {_fmt(curve.excess_risk[i]):>14}",
@@ -82,10 +90,29 @@ def _print_sim(sim, seconds, out, warned=()):
     print(f"simulation: {sim.runs} run{'s' if sim.runs != 1 else ''}, {sim.data} data, seed {sim.seed},"
           f" status {str(sim.status)}, {seconds:.3g} s", file=out)
     _print_warnings(merge(warned, sim.warnings), out)
+    if "excess_risk" not in sim.names:
+        _print_glm_rows(sim, out)
+        return
     print(f"{'t':>10} {'risk':>14} {'± stderr':>10} {'excess_risk':>14} {'± stderr':>10}", file=out)
     for i in _rows(sim.t.size):
         print(f"{sim.t[i]:>10.4g} {_fmt(sim.risk[i]):>14} {_fmt(sim.risk_stderr[i], '.3g'):>10} "
               f"{_fmt(sim.excess_risk[i]):>14} {_fmt(sim.excess_risk_stderr[i], '.3g'):>10}", file=out)
+
+
+def _print_glm_rows(res, out):
+    """Risk (± its standard error for a simulation) and the student's overlaps: ``B_11`` (its own norm
+    ``x₁ᵀKx₁``) and ``B_1*`` (with the first teacher direction)."""
+    sim = res.method == "simulation"
+    B = res["overlaps"]
+    m = res.problem.m if res.problem is not None else 1
+    head = f"{'t':>10} {'risk':>14}" + (f" {'± stderr':>10}" if sim else "")
+    print(head + f" {'B_11':>12} {'B_1*':>12}", file=out)
+    se = res.stderr("risk") if sim else None
+    for i in _rows(res.t.size):
+        row = f"{res.t[i]:>10.4g} {_fmt(res.risk[i]):>14}"
+        if sim:
+            row += f" {_fmt(se[i], '.3g'):>10}"
+        print(row + f" {_fmt(B[i, 0, 0]):>12} {_fmt(B[i, 0, m]):>12}", file=out)
 
 
 def _footer(args, n, out):
@@ -103,6 +130,12 @@ def _setup(args):
     prob = build_problem(args)
     opt = build_optimizer(args)
     t = build_times(args, prob.d)
+    glm = hasattr(prob, "teacher")
+    if args.quantity is None:
+        args.quantity = "risk" if glm else "excess_risk"
+    elif glm and args.quantity == "excess_risk":
+        raise ValueError("--quantity excess_risk is defined for least squares (½eᵀKe); a --model "
+                         "problem has --quantity risk")
     return prob, opt, t
 
 
@@ -198,11 +231,11 @@ COMMANDS = {
     "compare": ("theory vs simulation: gaps and z-scores",
                 "Predict and simulate on the same times and report the gap sim − theory: max and mean "
                 "relative gap, and z = gap / (standard error of the simulation mean). The default "
-                "--quantity is the excess risk, because the noise floor, common to both, hides relative "
-                "gaps. --csv writes both curves side by side with gap, rel_gap and z; --json adds the "
+                "--quantity is the excess risk (the risk for --model problems), because the noise floor, "
+                "common to both, hides relative gaps. --csv writes both curves side by side with gap, rel_gap and z; --json adds the "
                 "summary and metadata.",
                 (add_problem_arguments, add_optimizer_arguments, add_time_arguments,
-                 add_integrator_arguments, add_simulation_arguments), "excess_risk", cmd_compare),
+                 add_integrator_arguments, add_simulation_arguments), None, cmd_compare),
 }
 
 
