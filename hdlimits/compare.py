@@ -368,7 +368,7 @@ def _has_dense_output(theory) -> bool:
             and getattr(theory, "problem", None) is not None and getattr(theory, "optimizer", None) is not None)
 
 
-def compare(theory, sim, quantity: str = "excess_risk", level: float = DEFAULT_LEVEL) -> Comparison:
+def compare(theory, sim, quantity: str | None = None, level: float = DEFAULT_LEVEL) -> Comparison:
     """Compare a predicted curve with a simulated one at their common times, and state a verdict.
 
     Parameters
@@ -378,8 +378,9 @@ def compare(theory, sim, quantity: str = "excess_risk", level: float = DEFAULT_L
     sim : a simulation result with runs (:class:`~hdlimits.core.results.SimulationResult` from
         :func:`hdlimits.simulate`).
     quantity : any observable both results hold (:mod:`hdlimits.core.observables`). For least squares
-        ``"excess_risk"`` (default) — ``½ eᵀKe`` — or ``"risk"`` — ``½(eᵀKe + E ε²)``, noise floor
-        included. The default is the excess risk because the noise floor ``½ E ε²`` is the same
+        ``"excess_risk"`` (the default when both hold it) — ``½ eᵀKe`` — or ``"risk"`` —
+        ``½(eᵀKe + E ε²)``, noise floor included; GLM results (docs/glm.md) hold ``"risk"`` (their
+        default). The default is the excess risk because the noise floor ``½ E ε²`` is the same
         constant in both curves: added to both, it hides the relative gap (the absolute gap and z are
         unchanged), and for noise without a second moment the risk is infinite.
     level : family-wise false-alarm probability of the verdict, in (0, 1) (default 0.01).
@@ -405,6 +406,9 @@ def compare(theory, sim, quantity: str = "excess_risk", level: float = DEFAULT_L
     Returns a :class:`Comparison`; ``print()`` it for a summary, the verdict and a per-time table.
     """
     _check_roles(theory, sim)
+    if quantity is None:
+        both = set(getattr(theory, "names", ())) & set(getattr(sim, "names", ()))
+        quantity = "excess_risk" if "excess_risk" in both or not both else "risk"
     obs.check_name(quantity)
     level = float(level)
     if not 0.0 < level < 1.0:
