@@ -33,9 +33,10 @@ def relu_forms():
     a, c, b = B[0, 0], B[0, 1], B[1, 1]
     mu1, mu2 = sp.Symbol("mu_1", real=True), sp.Symbol("mu_2", real=True)
     pi = sp.pi
-    theta = sp.atan2(sp.sqrt(sp.Max(0, a * b - c ** 2)), c)
-    sin, cos = sp.sin(theta), sp.cos(theta)
-    Q = sp.sqrt(a * b) * (sin + (pi - theta) * cos) / (2 * pi)
+    root = sp.sqrt(sp.Max(0, a * b - c ** 2))
+    theta = sp.atan2(root, c)
+    sin, cos = root / sp.sqrt(a * b), c / sp.sqrt(a * b)
+    Q = (root + (pi - theta) * c) / (2 * pi)      # √(ab)(sin θ + (π − θ) cos θ)/(2π), finite at a = 0
     s2p = sp.sqrt(2 * pi)
     h = (a / 2 + b / 2 - 2 * Q) / 2 - mu1 * (sp.sqrt(a) - sp.sqrt(b)) / s2p + mu2 / 2
     J11 = sp.Rational(1, 2) - sp.sqrt(b / a) * sin / (2 * pi) - mu1 / sp.sqrt(2 * pi * a)
