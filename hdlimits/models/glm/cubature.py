@@ -199,8 +199,8 @@ class Cubature:
         for s in SCALES:
             B = probe(self.k, s)
             prev, chosen, err = None, allowed[-1], math.inf
-            start = levels[-1] if levels else allowed[0]
-            for n in [x for x in allowed if x >= start]:
+            i0 = max(0, allowed.index(levels[-1]) - 1) if levels else 0
+            for n in allowed[i0:]:
                 val = self.run(B, cvals, n)
                 if prev is not None:
                     err = float(np.max(np.abs(val - prev)) / max(1.0, float(np.max(np.abs(val)))))
