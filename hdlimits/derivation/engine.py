@@ -204,8 +204,12 @@ def _remember(fast_key, out):
     return out
 
 
-def derive(optimizer, noise, check: bool = True) -> Derived:
-    """Derive the limiting coefficients of ``optimizer`` (or of ``u = x·h(r)`` for a sympy ``h``) under
+def derive(optimizer, noise=None, check: bool = True, model=None):
+    """With ``model`` (a GLM model of :mod:`hdlimits.models`, e.g. ``hd.models.relu()``): the model's Gaussian
+    expectations ``model.expectations(noise, check)`` (h, J, I and the curvature of docs/glm.md §2) for the
+    SGD family (SGD, PreconditionedSGD); other optimizers raise LimitNotAvailable.
+
+    Without ``model``: derive the limiting coefficients of ``optimizer`` (or of ``u = x·h(r)`` for a sympy ``h``) under
     the noise law ``noise``; see the module docstring.
 
     The result is cached in memory per (update rule, noise law) and on disk, in
@@ -220,6 +224,10 @@ def derive(optimizer, noise, check: bool = True) -> Derived:
     from hdlimits.core import noise as _noise
     if isinstance(noise, str):
         noise = _noise.parse(noise)
+    if model is not None:
+        return _derive_glm(optimizer, noise, check, model)
+    if noise is None:
+        noise = _noise.none()
     # optimizers whose rule h(r) does not depend on the instance (its numbers enter as parameters) are
     # memoised by class, so repeated limits (sweeps, phase diagrams) skip building the sympy rule
     fast = None
@@ -247,3 +255,17 @@ def derive(optimizer, noise, check: bool = True) -> Derived:
     except OSError:   # a read-only cache directory only costs the next process the derivation
         pass
     return out
+
+
+def _derive_glm(optimizer, noise, check, model):
+    """``model.expectations(noise, check)`` for SGD-family optimizers (docs/glm.md §2)."""
+    from hdlimits.core.errors import LimitNotAvailable
+    from hdlimits.models.glm.catalog import GLMModel
+    from hdlimits.optimizers import SGD, PreconditionedSGD
+    if not isinstance(model, GLMModel):
+        raise ValueError(f"model must be a GLM model from hdlimits.models (e.g. hd.models.relu()), got "
+                         f"{type(model).__name__}")
+    if type(optimizer) not in (SGD, PreconditionedSGD):
+        raise LimitNotAvailable(f"derive: no GLM limit for {type(optimizer).__name__} with a model; the GLM "
+                                "expectations drive SGD and PreconditionedSGD (docs/glm.md §2)")
+    return model.expectations(noise, check)

@@ -164,3 +164,22 @@ def test_light_tailed_student_t_passes_the_engine_check(df):
     ga, gb, gpar = g.compiled({c: 0.8})
     for p in (0.05, 1.0):
         assert fa(p, par) == pytest.approx(ga(p, gpar), rel=5.0 / df)
+
+
+def test_derive_with_a_glm_model_returns_its_expectations():
+    from hdlimits.core.errors import LimitNotAvailable
+    model = hd.models.relu()
+    noise = hd.noise.gaussian(0.2)
+    ex = hd.derive(hd.SGD(lr=1.0), noise, model=model)
+    assert ex is model.expectations(noise)
+    assert hd.derive(hd.PreconditionedSGD(lr=1.0, preconditioner="diag"),
+                     model=hd.models.least_squares()).kind == "closed form"
+    with pytest.raises(LimitNotAvailable, match="SignSGD"):
+        hd.derive(hd.SignSGD(lr=1.0), noise, model=model)
+    with pytest.raises(ValueError, match="model"):
+        hd.derive(hd.SGD(lr=1.0), noise, model="relu")
+
+
+def test_derive_without_model_defaults_to_no_noise():
+    d = hd.derive(hd.SGD(lr=1.0))
+    assert sp.simplify(d.b - P) == 0
