@@ -6,7 +6,7 @@ Information and Inference 2024, arXiv 2308.08977) carries one small ``(m+m*)×(m
 eigenmode of the (preconditioned) covariance; its coefficients ``J(B)``, ``I(B)`` and the risk ``h(B)`` are
 Gaussian expectations over ``r ~ N(0, B)`` derived by :mod:`hdlimits.models.glm.expectations`.
 
-Modules: ``model`` (the model objects, ``hd.models.relu()`` …), ``expectations`` (J, I, h: closed forms or
+Modules: ``catalog`` (the model objects, ``hd.models.relu()`` …), ``expectations`` (J, I, h: closed forms or
 cubature), ``problem`` (:class:`GLMProblem`), ``reductions`` (optimizer → :class:`~hdlimits.solvers.blocks.
 BlockModeSystem`), ``kernels`` / ``simulate`` (the Monte Carlo of the real algorithm).
 """

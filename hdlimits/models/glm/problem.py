@@ -193,8 +193,7 @@ class GLMProblem:
 
     def risk_of(self, B) -> float:
         """The population risk ``h(B) = E f`` (noise included) at overlaps ``B``."""
-        h, _, _ = self.model.expectations(self.noise).evaluate(np.asarray(B, dtype=np.float64))
-        return float(h)
+        return float(self.model.expectations(self.noise).risk(np.asarray(B, dtype=np.float64)))
 
     @property
     def initial_risk(self) -> float:
