@@ -3,7 +3,8 @@ Collins-Woodfin, Paquette, Paquette, Seroussi, arXiv 2308.08977, with the precon
 docs/conventions.md).
 
 Each kernel advances one run by ``lrs.size`` steps of the real algorithm on the weights ``W = [X | X*]``
-(d × k, student columns first, the teacher columns never move)::
+(d × k, student columns first, the teacher columns never move), stored transposed (``Wt``, k × d) so
+that both the pre-activations and the update are contiguous loops over the d coordinates::
 
     r_b = Wᵀ x_b,   ψ_b = ∇_{r_student} f(r_b, ξ_b),
     X ← X − (γ_k / (d B_s)) Σ_b (P_in x_b) (Q_out ψ_b)ᵀ
@@ -30,28 +31,31 @@ __all__ = ["GAUSSIAN", "RADEMACHER", "diag_steps", "dense_steps"]
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _draw_pre(state, sqrt_lam, W, data_kind, xrow, r):
-    """Draw ``x = √λ ⊙ ξ`` into ``xrow`` and write ``r = Wᵀx`` into ``r``."""
-    d, k = W.shape
-    for a in range(k):
-        r[a] = 0.0
+def _draw(state, sqrt_lam, data_kind, xrow):
+    """Draw ``x = √λ ⊙ ξ`` into ``xrow`` (ξ standard normal or ±1 by ``data_kind``)."""
+    d = xrow.size
     if data_kind == GAUSSIAN:
         for j in range(d):
-            x = sqrt_lam[j] * normal(state)
-            xrow[j] = x
-            for a in range(k):
-                r[a] += x * W[j, a]
+            xrow[j] = sqrt_lam[j] * normal(state)
     else:
         j = 0
         while j < d:
             u = next_u64(state)
             for bit in range(min(64, d - j)):
                 sgn = np.float64(np.int64((u >> np.uint64(bit)) & np.uint64(1))) * 2.0 - 1.0
-                x = sqrt_lam[j] * sgn
-                xrow[j] = x
-                for a in range(k):
-                    r[a] += x * W[j, a]
+                xrow[j] = sqrt_lam[j] * sgn
                 j += 1
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _pre(Wt, xrow, r):
+    """``r = Wᵀx``: one contiguous dot product per column of ``W`` (a row of ``Wt``)."""
+    k, d = Wt.shape
+    for a in range(k):
+        s = 0.0
+        for j in range(d):
+            s += Wt[a, j] * xrow[j]
+        r[a] = s
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -69,63 +73,51 @@ def _output_direction(psi, Q, has_q, u):
 
 
 @nb.njit(cache=True, nogil=True)
-def diag_steps(sample_psi, state, sqrt_lam, pdiag, W, m, lrs, xi, batch, data_kind, Q, has_q,
+def diag_steps(sample_psi, state, sqrt_lam, pdiag, Wt, m, lrs, xi, batch, data_kind, Q, has_q,
                xbuf, rbuf, ubuf):
-    """Diagonal ``K``: ``lrs.size`` steps on ``W`` (d × k, modified in place; only its first ``m``
-    columns move). ``xi``: (steps·batch, n_xi) label randomness; ``xbuf`` (batch, d), ``rbuf``
+    """Diagonal ``K``: ``lrs.size`` steps on ``Wt = Wᵀ`` (k × d, modified in place; only its first ``m``
+    rows move). ``xi``: (steps·batch, n_xi) label randomness; ``xbuf`` (batch, d), ``rbuf``
     (batch, k), ``ubuf`` (batch, m) scratch; ``Q`` (m, m) used when ``has_q``. Returns the sum of the
-    per-sample losses (a cheap finiteness signal)."""
-    d = W.shape[0]
+    per-sample losses."""
+    d = Wt.shape[1]
     inv = 1.0 / (d * batch)
     psi = np.empty(m)
     total = 0.0
     for s in range(lrs.size):
         for b in range(batch):
-            _draw_pre(state, sqrt_lam, W, data_kind, xbuf[b], rbuf[b])
+            _draw(state, sqrt_lam, data_kind, xbuf[b])
+            _pre(Wt, xbuf[b], rbuf[b])
             total += sample_psi(rbuf[b], xi[s * batch + b], psi)
             _output_direction(psi, Q, has_q, ubuf[b])
         c = lrs[s] * inv
-        if batch == 1:
-            for j in range(d):
-                cx = c * pdiag[j] * xbuf[0, j]
-                for a in range(m):
-                    W[j, a] -= cx * ubuf[0, a]
-        else:
-            for j in range(d):
-                cp = c * pdiag[j]
-                for a in range(m):
-                    acc = 0.0
-                    for b in range(batch):
-                        acc += xbuf[b, j] * ubuf[b, a]
-                    W[j, a] -= cp * acc
+        for b in range(batch):
+            for a in range(m):
+                cu = c * ubuf[b, a]
+                for j in range(d):
+                    Wt[a, j] -= cu * pdiag[j] * xbuf[b, j]
     return total
 
 
 @nb.njit(cache=True, nogil=True)
-def dense_steps(sample_psi, Xs, Ys, W, m, lrs, xi, batch, Q, has_q, rbuf, ubuf):
+def dense_steps(sample_psi, Xs, Ys, Wt, m, lrs, xi, batch, Q, has_q, rbuf, ubuf):
     """Any ``K``: the rows of ``Xs`` are the samples (``K^{1/2}ξ``), the rows of ``Ys`` their update
-    directions ``P_in x``; ``lrs.size · batch`` rows are consumed in order. ``W`` as in
+    directions ``P_in x``; ``lrs.size · batch`` rows are consumed in order. ``Wt`` as in
     :func:`diag_steps`."""
-    d, k = W.shape
+    d = Wt.shape[1]
     inv = 1.0 / (d * batch)
     psi = np.empty(m)
     total = 0.0
     for s in range(lrs.size):
         for b in range(batch):
             row = s * batch + b
-            for a in range(k):
-                rbuf[b, a] = 0.0
-            for j in range(d):
-                x = Xs[row, j]
-                for a in range(k):
-                    rbuf[b, a] += x * W[j, a]
+            _pre(Wt, Xs[row], rbuf[b])
             total += sample_psi(rbuf[b], xi[row], psi)
             _output_direction(psi, Q, has_q, ubuf[b])
         c = lrs[s] * inv
         for b in range(batch):
             row = s * batch + b
-            for j in range(d):
-                cy = c * Ys[row, j]
-                for a in range(m):
-                    W[j, a] -= cy * ubuf[b, a]
+            for a in range(m):
+                cu = c * ubuf[b, a]
+                for j in range(d):
+                    Wt[a, j] -= cu * Ys[row, j]
     return total

@@ -100,12 +100,13 @@ class _Setup:
         else:
             self.sqrt_lam = np.ascontiguousarray(np.sqrt(self.lam))
             self.pdiag = np.ones(self.d) if P is None else P
-        # the weights in the coordinates the kernel works in: the eigenbasis when diagonal, else x's own
-        self.W0 = np.ascontiguousarray(problem.weights())
+        # the weights [X | X*] in the coordinates of x
+        # (k × d: the kernels' layout, ``Wt = Wᵀ``)
+        self.W0 = np.ascontiguousarray(problem.weights().T)
 
-    def overlaps(self, W) -> np.ndarray:
+    def overlaps(self, Wt) -> np.ndarray:
         """``B = WᵀKW`` from the eigen-coordinates ``C = UᵀW``: ``B = Σ_i λ_i C_iᵀC_i`` (symmetric)."""
-        C = self.problem.eigen_coordinates(W)
+        C = self.problem.eigen_coordinates(Wt.T)
         G = np.sqrt(self.lam)[:, None] * C
         B = G.T @ G
         return 0.5 * (B + B.T)
