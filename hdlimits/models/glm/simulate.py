@@ -190,11 +190,12 @@ def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, 
 
 
 def _flag_nonfinite(results, steps_out):
-    """A run with a non-finite recorded risk or overlap counts as diverged at the first such time even
-    if the size test missed it; its values from then on are inf (never NaN)."""
+    """A run with a non-finite recorded overlap counts as diverged at the first such time even if the
+    size test missed it; its values from then on are inf (never NaN). (A finite ``B`` may have an
+    infinite risk — noise without a second moment — which is the model's value, not a divergence.)"""
     out = []
     for risk, over, s in results:
-        bad = ~np.isfinite(risk) | ~np.isfinite(over).all(axis=(1, 2))
+        bad = ~np.isfinite(over).all(axis=(1, 2))
         if bad.any():
             i = int(np.argmax(bad))
             risk, over = risk.copy(), over.copy()
@@ -296,9 +297,10 @@ def simulate_glm(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaus
         else:
             risk_se = np.full(risk.shape, np.nan)
             over_se = np.full(over.shape, np.nan)
-    bad = ~np.isfinite(risk_runs).all(axis=0)                   # after a divergence: inf, never NaN
-    risk[bad], risk_se[bad] = np.inf, np.inf
-    over[bad], over_se[bad] = np.inf, np.inf
+    bad_r = ~np.isfinite(risk_runs).all(axis=0)                 # after a divergence: inf, never NaN
+    risk[bad_r], risk_se[bad_r] = np.inf, np.inf
+    bad_b = ~np.isfinite(over_runs).all(axis=(0, 2, 3))
+    over[bad_b], over_se[bad_b] = np.inf, np.inf
     if div_steps:
         status = Status.diverged(min(div_steps) / problem.d, f"{len(div_steps)} of {runs} runs")
     else:

@@ -225,3 +225,44 @@ def test_bad_input_names_the_parameter():
         simulate_glm(p, hd.SignSGD(1.0), T)
     with pytest.raises(ValueError, match="t"):
         simulate_glm(p, hd.SGD(1.0), [-1.0])
+
+
+def test_two_output_model_follows_the_block_equation():
+    # the block system of docs/glm.md §3 (hdlimits.solvers.blocks.rhs) with P_in, Q_out and a minibatch;
+    # for a linear model the expected update is linear in the blocks, so the mean overlaps follow it up
+    # to O(1/d) (the time discretisation), far below the Monte Carlo error at d = 400
+    from scipy.integrate import solve_ivp
+
+    from hdlimits.core.schedules import constant
+    from hdlimits.solvers.blocks import BlockModeSystem
+
+    d = 400
+    lam, xs, x0, noise = _setup(d)
+    X0 = np.random.default_rng(3).standard_normal((d, 2)) / np.sqrt(4 * d)
+    p = _glm(lam, xs, X0, noise, model=fakes.head2())
+    pin = np.linspace(0.5, 1.5, d)
+    Q = np.array([[1.0, 0.3], [0.3, 0.5]])
+    lr, batch = 0.8, 2
+    W = p.weights()
+    V0 = np.einsum("ia,ib->iab", W, W) / pin[:, None, None]        # blocks of W̃ = P_in^{-1/2} W
+    system = BlockModeSystem(lam * pin, np.ones(d), V0, 2, d, constant(lr), batch,
+                             p.model.expectations(noise), output=Q)
+    np.testing.assert_allclose(system.B0, p.initial_overlaps, rtol=1e-12)
+    sol = solve_ivp(lambda t, y: system.rhs(t, y.reshape(V0.shape)).ravel(), (0.0, T[-1]), V0.ravel(),
+                    t_eval=T, rtol=1e-8, atol=1e-12)
+    B_limit = np.array([system.B_of(y.reshape(V0.shape)) for y in sol.y.T])
+    r = simulate_glm(p, _with_output(lr, pin, Q, batch=batch), T, runs=16, seed=21, progress=False)
+    for i, j in ((0, 0), (0, 1), (1, 1), (0, 2), (1, 2)):
+        assert _zmax(r.overlaps[:, i, j], r.stderr("overlaps")[:, i, j], B_limit[:, i, j]) < Z, (i, j)
+    # and it moves: the student–teacher overlaps change by many standard errors
+    assert np.all(np.abs(B_limit[-1, :2, 2] - p.initial_overlaps[:2, 2]) > 10 * r.stderr("overlaps")[-1, :2, 2])
+
+
+def test_noise_without_second_moment_is_an_infinite_risk_not_a_divergence():
+    d = 200
+    lam, xs, x0, _ = _setup(d)
+    p = _glm(lam, xs, x0, hd.noise.student_t(2.0, 0.1))              # E ε² = inf
+    r = simulate_glm(p, hd.SGD(0.5), T, runs=3, seed=0, progress=False)
+    assert r.status.success and r.diverged_runs == 0
+    assert np.all(np.isinf(r.risk)) and not np.isnan(r.stderr("risk")).any()
+    assert np.all(np.isfinite(r.overlaps)) and np.all(np.isfinite(r.stderr("overlaps")))
