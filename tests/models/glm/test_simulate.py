@@ -266,3 +266,55 @@ def test_noise_without_second_moment_is_an_infinite_risk_not_a_divergence():
     assert r.status.success and r.diverged_runs == 0
     assert np.all(np.isinf(r.risk)) and not np.isnan(r.stderr("risk")).any()
     assert np.all(np.isfinite(r.overlaps)) and np.all(np.isfinite(r.stderr("overlaps")))
+
+
+_INTERRUPT_SCRIPT = """
+import sys
+import numpy as np
+import hdlimits as hd
+from hdlimits.models.glm.problem import GLMProblem
+from hdlimits.models.glm.simulate import simulate_glm
+from tests.models.glm import fakes
+d = 1000
+p = GLMProblem(np.ones(d), np.full((d, 1), d ** -0.5), np.zeros((d, 1)), fakes.least_squares(),
+               hd.noise.gaussian(0.1))
+print("start", flush=True)
+simulate_glm(p, hd.SGD(0.5), [0.0, float(sys.argv[1])], runs=2, seed=0, workers=2, progress=False)
+print("done", flush=True)
+"""
+
+
+def test_sigint_stops_a_two_worker_simulation_within_seconds():
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    env = dict(os.environ, HDLIMITS_NO_PROGRESS="1",
+               PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+
+    def run(t_max):
+        return subprocess.Popen([sys.executable, "-c", _INTERRUPT_SCRIPT, t_max], env=env, cwd=root,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    warm = run("0.5")                            # compiles (or loads) the kernels
+    _, err = warm.communicate(timeout=300)
+    assert warm.returncode == 0, err
+    proc = run("2000")                           # minutes of work per run
+    try:
+        assert proc.stdout.readline().strip() == "start"
+        time.sleep(2.0)
+        assert proc.poll() is None
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        elapsed = time.perf_counter() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = proc.stderr.read()
+    assert "KeyboardInterrupt" in err, err
+    assert elapsed < 15.0, f"took {elapsed:.1f} s to stop after SIGINT"
