@@ -13,6 +13,7 @@ BlockModeSystem`), ``kernels`` / ``simulate`` (the Monte Carlo of the real algor
 from hdlimits.core import observables as _obs
 from hdlimits.models.glm import reductions as _reductions
 from hdlimits.models.glm.problem import GLMProblem
+from hdlimits.reductions import register_simulator as _register_simulator
 
 __all__ = ["GLMProblem"]
 
@@ -20,3 +21,11 @@ _obs.register(_obs.Observable("overlaps", "overlaps  B = WᵀKW",
                               "the (m+m*)×(m+m*) overlap matrix of student and teacher (GLM problems)",
                               positive=False))
 _reductions.register()
+
+
+def _simulate(problem, optimizer, t, **options):
+    from hdlimits.models.glm.simulate import simulate_glm
+    return simulate_glm(problem, optimizer, t, **options)
+
+
+_register_simulator(GLMProblem, _simulate)
