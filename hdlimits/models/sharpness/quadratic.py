@@ -102,6 +102,15 @@ class QuadraticModel:
         """
         return cls(ntk, P, sigma2, residual0, seed)
 
+    @staticmethod
+    def single_output(J0, Q, residual0):
+        """The single-output (D = 1) model ``z(θ) = z₀ + J₀θ + ½θᵀQθ`` (Agarwala, Pedregosa, Pennington,
+        arXiv 2210.04860): ``J0`` length P, ``Q`` symmetric P × P with at most 6 distinct eigenvalues,
+        ``residual0`` = z₀. ``hs.predict`` iterates its exact sympy-derived moment map
+        (docs/sharpness_second_order.md §2)."""
+        from hdlimits.models.sharpness.second_order import SingleOutputModel
+        return SingleOutputModel(J0, Q, residual0)
+
     def max_P(self) -> int:
         """The largest P whose Q fits in the memory budget of :func:`hdlimits.core.validation.memory`."""
         total = v.physical_memory()
