@@ -111,6 +111,15 @@ class QuadraticModel:
         from hdlimits.models.sharpness.second_order import SingleOutputModel
         return SingleOutputModel(J0, Q, residual0)
 
+    @staticmethod
+    def proportional(D, P, eps=1.0, seed=0):
+        """One realisation of the proportional random ensemble E-prop (arXiv 2210.04860): D data points,
+        P parameters, (J₀)_ip ~ N(0, 1/P), (Q_i)_pq ~ N(0, ε²/(PD)) (2ε²/(PD) on the diagonal),
+        z₀ = −y with y ~ N(0, 1). ``hs.simulate`` runs it in θ-space (docs/sharpness_second_order.md
+        §4). Q (D×P×P float64) must fit in memory, else a ValueError naming P."""
+        from hdlimits.models.sharpness.proportional import ProportionalModel
+        return ProportionalModel(D, P, eps, seed)
+
     def max_P(self) -> int:
         """The largest P whose Q fits in the memory budget of :func:`hdlimits.core.validation.memory`."""
         total = v.physical_memory()
