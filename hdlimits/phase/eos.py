@@ -38,7 +38,7 @@ def gradient_flow_sharpness(model, t_max=None) -> float:
     return float(sol.y[1, -1])
 
 
-def compute(lrs=None, steps=3000, *, model=None, d=None, backend="local", workers=None, client=None,
+def compute(lrs=None, steps=3000, *, model=None, d=DEFAULT_D, backend="local", workers=None, client=None,
             progress=None) -> PhaseResult:
     model = canonical_model() if model is None else model
     steps = v.integer("steps", steps, low=1)
@@ -73,7 +73,7 @@ def draw(result: PhaseResult):
     return fig
 
 
-def eos(lrs=None, steps=3000, out="phase_eos", *, model=None, d=None, backend="local", workers=None,
+def eos(lrs=None, steps=3000, out="phase_eos", *, model=None, d=DEFAULT_D, backend="local", workers=None,
         client=None, progress=None) -> PhaseResult:
     """Step η → final ηλ_max(H) of GD on the single-output model (default the canonical P = 2 instance),
     with the gradient-flow value ηλ_GF and the edge 2 (arXiv 2210.04860). Writes ``out.png`` and data."""

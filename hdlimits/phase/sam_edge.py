@@ -54,7 +54,7 @@ class FinalSharpness:
         return {"metric": "FinalSharpness", "steps": self.steps}
 
 
-def compute(lrs=None, rhos=None, steps=3000, *, model=None, d=None, backend="local", workers=None,
+def compute(lrs=None, rhos=None, steps=3000, *, model=None, d=DEFAULT_D, backend="local", workers=None,
             client=None, progress=None) -> PhaseResult:
     """The data of :func:`sam_edge` (no figure)."""
     model = canonical_model() if model is None else model
@@ -90,7 +90,7 @@ def draw(result: PhaseResult):
     return fig
 
 
-def sam_edge(lrs=None, rhos=None, steps=3000, out="phase_sam_edge", *, model=None, d=None, backend="local",
+def sam_edge(lrs=None, rhos=None, steps=3000, out="phase_sam_edge", *, model=None, d=DEFAULT_D, backend="local",
              workers=None, client=None, progress=None) -> PhaseResult:
     """Step η × radius ρ → final λ_max(H)/λ_SAM of unnormalised SAM on the single-output model (default
     the canonical P = 2 instance), ``steps`` exact-map steps per point (arXiv 2302.08692;
