@@ -20,7 +20,7 @@ def test_c15_c16_trace_identity_and_uniform_rescaling(prop05, opt):
     r = hs.simulate(prop05, opt, steps=300, runs=1, seed=0, every=10, hessian=False)
     D = 200
     pred = r.trace[0] / D + 0.25 * (1 + 1 / 400) * r.param_norm / D
-    # C15: within 0.5 % in the notes' draw; 0.60–0.70 % in this one (O(1)/D cross term J₀·Q(θ))
+X
     assert np.max(np.abs(r.trace / D - pred) / (r.trace / D)) < 0.0075
     ratio = r.sharpness * r.trace[0] / (r.sharpness[0] * r.trace)
     # C16: [0.99, 1.015] in the notes' draw; this draw reaches 1.021–1.024 (within the ±2 % draw spread)
