@@ -1,4 +1,7 @@
-"""Sharpness dynamics, linear (constant-NTK) model: the stochastic edge of stability.
+"""Sharpness dynamics, linear (constant-NTK) model: the stochastic edge of stability; and the
+second-order models (docs/sharpness_second_order.md §7): one claim each for [SOR] Agarwala, Pedregosa,
+Pennington, arXiv:2210.04860 (C6), [SAM] Agarwala & Dauphin, arXiv:2302.08692 (C7), [CDAT] Roulet et al.,
+arXiv:2407.06183 (C19) and [TUNE] Roulet, Agarwala, Pedregosa, arXiv:2312.00209 (Polyak / Armijo).
 
 Paper
 -----
