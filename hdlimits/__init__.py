@@ -25,6 +25,7 @@ from hdlimits.models.least_squares.problem import Problem
 from hdlimits.models.least_squares.sign_effects import sign_effects, sign_stationary_excess_risk
 from hdlimits.optimizers import (SGD, Adam, AdamLimit, ClippedSGD, NormalizedSGD, PreconditionedSGD,
                                  SignSGD, GD, SAM)
+from hdlimits.optimizers import tuners
 from hdlimits.derivation import derive
 from hdlimits.predict import predict_risk
 from hdlimits.sim.simulate import simulate

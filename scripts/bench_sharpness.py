@@ -94,7 +94,12 @@ def main(argv=None):
                    help="runs actually timed for D > 1000, scaled linearly to --runs (default 16)")
     p.add_argument("--exact-full-max", type=int, default=1000,
                    help="largest D whose exact recursion is timed over all 200 steps (default 1000)")
+    p.add_argument("--second-order", nargs="*", type=int, default=None, metavar="D P",
+                   help="instead: ms per step of the second-order θ-space simulator (GD, SAM, tuned GD) at "
+                        "D, P (default 200 400) against the O(DP²) contraction Q(d, ·) (issue 10)")
     args = p.parse_args(argv)
+    if args.second_order is not None:
+        return second_order(*(args.second_order or [200, 400]))
     sizes = args.sizes or ([400] if args.quick else [400, 4000])
     runs = args.runs or (16 if args.quick else 64)
     if min(sizes) < 20 or runs < 2 or args.runs_large < 2:
@@ -128,6 +133,24 @@ def main(argv=None):
         print(f"† MC timed with {args.runs_large} runs and scaled linearly to {runs} runs")
     print("|modes/exact-1|: largest relative gap of the two theory curves over the 200 steps "
           "(nan where the exact curve was extrapolated)")
+    return 0
+
+
+def second_order(D=200, P=400, steps=40):
+    """ms per step of ``hs.simulate`` on ``QuadraticModel.proportional(D, P)`` vs one pass over Q."""
+    p = hs.QuadraticModel.proportional(D=D, P=P, eps=1.0, seed=0)
+    Q2 = p.Q.reshape(D * P, P)
+    d = np.random.default_rng(0).standard_normal((P, 1))
+    contraction, _ = _best(lambda: Q2 @ d, 20)
+    print(f"hdlimits {hd.__version__}; load average {os.getloadavg()[0]:.2f} (shared machine: read the ratios)")
+    print(f"D = {D}, P = {P}: Q(d, ·) contraction (one pass over the D×P×P tensor) {1e3 * contraction:.2f} ms")
+    for name, opt in [("GD", hd.GD(lr=0.4)), ("SAM", hd.SAM(lr=0.4, rho=0.05)),
+                      ("GD+CDAT", hd.GD(lr=hd.tuners.CDAT(sigma=2.0))),
+                      ("GD+Armijo", hd.GD(lr=hd.tuners.Armijo(c=1e-4, lr_max=10.0)))]:
+        sec, _ = _best(lambda: hs.simulate(p, opt, steps=steps, every=steps, hessian=False), 3)
+        print(f"{name:10s} {1e3 * sec / steps:7.2f} ms/step  ({sec / steps / contraction:.2f} × contraction)")
+    sec, _ = _best(lambda: hs.simulate(p, hd.GD(lr=0.4), steps=0, every=1, hessian=True), 3)
+    print(f"recording one step (eigvalsh of JJᵀ + Lanczos λ_max(H)): {1e3 * sec:.1f} ms")
     return 0
 
 

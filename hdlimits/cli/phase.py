@@ -31,6 +31,8 @@ _HELP = {
     "sign-vs-sgd": "condition number × noise tail → time-to-target ratio signSGD / SGD",
     "stochastic-eos": "step η × batch size on the linear sharpness model (simulated at small D) with "
                       "𝒦 = 1, the EOS ηλ_max = 2 and B_c (lr = η itself; time = step count)",
+    "sam-edge": "step η × SAM radius ρ → final λ_max/λ_SAM on the single-output second-order model",
+    "eos": "step η → final ηλ_max of GD on the single-output model, with the gradient-flow value",
 }
 #: seconds a connection to --scheduler may take before the command gives up
 SCHEDULER_TIMEOUT = 5.0
@@ -136,9 +138,10 @@ def add_cli(subparsers):
 
 
 _SEOS = "stochastic-eos"
-_ONLY = {"noise": ("sgd-stability", "lr-time"), "lr_min": ("sgd-stability", "lr-time", _SEOS),
-         "lr_max": ("sgd-stability", "lr-time", _SEOS), "batches": ("sgd-stability", _SEOS),
-         "batch": ("lr-time",), "model": (_SEOS,), "steps": (_SEOS,), "runs": (_SEOS,), "seed": (_SEOS,),
+_SO = ("sam-edge", "eos")
+_ONLY = {"noise": ("sgd-stability", "lr-time"), "lr_min": ("sgd-stability", "lr-time", _SEOS) + _SO,
+         "lr_max": ("sgd-stability", "lr-time", _SEOS) + _SO, "batches": ("sgd-stability", _SEOS),
+         "batch": ("lr-time",), "model": (_SEOS,), "steps": (_SEOS,) + _SO, "runs": (_SEOS,), "seed": (_SEOS,),
          "schedule": ("lr-time",), "scale": ("clipping", "sign-vs-sgd"),
          "n_lrs": ("clipping", "sign-vs-sgd"), "target": ("sign-vs-sgd",),
          "alpha": ("sgd-stability", "lr-time", "clipping", _SEOS), "beta": ("sgd-stability", "lr-time", "clipping"),
@@ -178,6 +181,12 @@ def _kwargs(args):
         if n < 2:
             raise ValueError(f"--resolution must be ≥ 2, got {n}")
         kw["lrs"] = np.geomspace(args.lr_min, args.lr_max, n)
+    if args.name in _SO:
+        if args.steps is not None:
+            kw["steps"] = args.steps
+        if args.t_max is not None:
+            raise ValueError(f"--t-max does not apply to 'phase {args.name}' (use --steps)")
+        return kw
     if args.name == _SEOS:
         for k in ("model", "steps", "runs", "seed"):
             if getattr(args, k) is not None:

@@ -39,7 +39,12 @@ MODELS = {"linear-mp": "constant NTK Θ = JJᵀ, J_ip ~ N(0, 1/P) (Marchenko–P
           "linear-ntk": "constant NTK with power-law eigenvalues λ_i ∝ (1+i)^-alpha, tr Θ = D, Haar "
                         "eigenvectors, z0 = −y",
           "wide": "wide fixed-D quadratic model, NTK eigenvalues --ntk, P parameters, Q variance "
-                  "--sigma2 (conservative sharpening)"}
+                  "--sigma2 (conservative sharpening)",
+          "single-output": "D = 1 second-order model z = z0 + J0·θ + ½θᵀQθ, Q = diag(--q), exact "
+                           "sympy-derived map (predict only; default the P = 2 instance J0 = (0.3, 0.4), "
+                           "Q = diag(1, 0.2), z0 = −3)",
+          "proportional": "proportional random second-order ensemble (D, P, --eps), θ-space simulation "
+                          "(simulate only; GD, SGD, SAM, tuned GD)"}
 LINEAR_METHODS = ("exact", "modes")
 WIDE_METHODS = ("mean-ntk", "first-order")
 #: NTK eigenvalues of the wide model when --ntk is not given (the example of docs/sharpness_quadratic.md)
@@ -82,6 +87,11 @@ def add_cli(subparsers):
     g.add_argument("--residual0", type=float, default=None,
                    help="wide: initial residual of every data point (default 1)")
     g.add_argument("--model-seed", type=int, default=0, help="seed of the model's random parts")
+    g.add_argument("--eps", type=float, default=None, help="proportional: nonlinearity ε of Q (default 1)")
+    g.add_argument("--q", type=csv_floats, default=None, metavar="Q1,Q2,...",
+                   help="single-output: eigenvalues of the diagonal Q (default 1,0.2)")
+    g.add_argument("--J0", type=csv_floats, default=None, metavar="J1,J2,...", dest="J0",
+                   help="single-output: initial Jacobian J0 (default 0.3,0.4)")
     o = p.add_argument_group("optimizer (lr is the step η itself, time is the step count, not the "
                              "streaming γ/d)")
     o.add_argument("--optimizer", choices=["sgd", "gd", "sam"], default="sgd",
@@ -93,6 +103,15 @@ def add_cli(subparsers):
                    help="sgd: batch size B, 1 ≤ B ≤ D (default 10, or D when smaller); sam: optional "
                         "minibatch (simulation only)")
     o.add_argument("--rho", type=float, default=None, help="sam: ascent radius ρ ≥ 0 (default 0.05)")
+    o.add_argument("--normalized", action="store_true", help="sam: normalised ascent ρ g/‖g‖")
+    o.add_argument("--tuner", choices=["cdat", "polyak", "armijo"], default=None,
+                   help="gd on --model proportional: tune the step with hd.tuners.CDAT(--sigma, --ema), "
+                        "Polyak(--c, --lr-max) or Armijo(--c, --lr-max) (then --lr is ignored)")
+    o.add_argument("--sigma", type=float, default=None, help="cdat: σ > 0 (default 2, on edge)")
+    o.add_argument("--ema", type=float, default=None, help="cdat: EMA weight in [0, 1) (default 0)")
+    o.add_argument("--c", type=float, default=None, help="polyak (default 0.5) / armijo (default 1e-4): c")
+    o.add_argument("--lr-max", type=float, default=None, dest="lr_max",
+                   help="polyak / armijo: largest step (default 10)")
     o.add_argument("--sampling", choices=["without_replacement", "with_replacement", "bernoulli"],
                    default="without_replacement", help="how minibatches are drawn")
     t = p.add_argument_group("theory and simulation")
@@ -105,15 +124,23 @@ def add_cli(subparsers):
                         "per Q draw, default 8)")
     t.add_argument("--draws", type=int, default=None, help="wide simulation: Q draws (default 4)")
     t.add_argument("--seed", type=int, default=1, help="seed of the simulation")
-    add_output_arguments(p, "loss", ("loss", "sharpness"))
+    t.add_argument("--every", type=int, default=None,
+                   help="proportional: record the sharpness every k steps (default 5)")
+    t.add_argument("--figure", metavar="PATH", default=None,
+                   help="single-output / proportional: sharpness vs step with the 2/η (or λ_SAM) line, "
+                        "the loss on a log axis and, for tuners, η_t·λ_max (PNG)")
+    add_output_arguments(p, "loss", ("loss", "sharpness", "hessian_sharpness"))
     p.set_defaults(func=run)
     return p
 
 
 # ------------------------------------------------------------------------------------ building
 
-_ONLY = {"alpha": ("linear-ntk",), "ntk": ("wide",), "sigma2": ("wide",), "residual0": ("wide",),
-         "draws": ("wide",)}
+_ONLY = {"alpha": ("linear-ntk",), "ntk": ("wide",), "sigma2": ("wide",),
+         "residual0": ("wide", "single-output"), "draws": ("wide",), "eps": ("proportional",),
+         "q": ("single-output",), "J0": ("single-output",), "tuner": ("proportional",),
+         "every": ("proportional",), "figure": ("single-output", "proportional")}
+_SECOND = ("single-output", "proportional")
 
 
 def _check_options(args):
@@ -121,12 +148,33 @@ def _check_options(args):
         if getattr(args, dest) is not None and args.model not in models:
             raise ValueError(f"--{dest} applies only to --model {' or '.join(models)} (got --model "
                              f"{args.model})")
-    if args.P is not None and args.model == "linear-ntk":
-        raise ValueError("--P applies only to --model linear-mp or wide (got --model linear-ntk)")
+    if args.P is not None and args.model in ("linear-ntk", "single-output"):
+        raise ValueError(f"--P applies only to --model linear-mp, wide or proportional (got --model {args.model})")
+    if args.model in _SECOND:
+        if args.method is not None:
+            raise ValueError(f"--method does not apply to --model {args.model}")
+        if args.model == "single-output" and args.action != "predict":
+            raise ValueError("--model single-output has the exact map only: use 'sharpness predict'")
+        if args.model == "proportional" and args.action != "simulate":
+            raise ValueError("--model proportional has no theory: use 'sharpness simulate'")
+    if args.tuner is not None and args.optimizer != "gd":
+        raise ValueError(f"--tuner applies only to --optimizer gd (got --optimizer {args.optimizer})")
+    for name in ("sigma", "ema"):
+        if getattr(args, name) is not None and args.tuner != "cdat":
+            raise ValueError(f"--{name} applies only to --tuner cdat")
+    for name in ("c", "lr_max"):
+        if getattr(args, name) is not None and args.tuner not in ("polyak", "armijo"):
+            raise ValueError(f"--{name.replace('_', '-')} applies only to --tuner polyak or armijo")
+    if args.normalized and args.optimizer != "sam":
+        raise ValueError("--normalized applies only to --optimizer sam")
     if args.rho is not None and args.optimizer != "sam":
         raise ValueError(f"--rho applies only to --optimizer sam (got --optimizer {args.optimizer})")
     if args.batch is not None and args.optimizer == "gd":
         raise ValueError("--batch does not apply to --optimizer gd (full batch); use --optimizer sgd")
+    if args.model in _SECOND:
+        if args.steps < 1:
+            raise ValueError(f"--steps must be an integer ≥ 1, got {args.steps}")
+        return
     methods = WIDE_METHODS if args.model == "wide" else LINEAR_METHODS
     if args.method is not None and args.method not in methods:
         raise ValueError(f"--method must be one of {', '.join(methods)} for --model {args.model}, "
@@ -142,6 +190,17 @@ def build_model(args):
     """The sharpness model of the parsed options."""
     from hdlimits import sharpness as hs
     with naming_options(args, {"seed": "--model-seed"}):
+        if args.model == "single-output":
+            J0 = [0.3, 0.4] if args.J0 is None else args.J0
+            q = [1.0, 0.2] if args.q is None else args.q
+            if len(q) != len(J0):
+                raise ValueError(f"--q: Q = diag(--q) must have len(--J0) = {len(J0)} entries, got {len(q)}")
+            return hs.QuadraticModel.single_output(J0=J0, Q=np.diag(q),
+                                                   residual0=-3.0 if args.residual0 is None else args.residual0)
+        if args.model == "proportional":
+            D = 100 if args.D is None else args.D
+            return hs.QuadraticModel.proportional(D=D, P=2 * D if args.P is None else args.P,
+                                                  eps=1.0 if args.eps is None else args.eps, seed=args.model_seed)
         if args.model == "wide":
             ntk = args.ntk if args.ntk is not None else list(DEFAULT_NTK)
             if args.D is not None and args.D != len(ntk):
@@ -175,9 +234,17 @@ def build_optimizer(args, D):
     import hdlimits as hd
     with naming_options(args):
         if args.optimizer == "gd":
+            if args.tuner == "cdat":
+                return hd.GD(lr=hd.tuners.CDAT(sigma=2.0 if args.sigma is None else args.sigma,
+                                               ema=0.0 if args.ema is None else args.ema))
+            if args.tuner in ("polyak", "armijo"):
+                cls = hd.tuners.Polyak if args.tuner == "polyak" else hd.tuners.Armijo
+                c = (0.5 if args.tuner == "polyak" else 1e-4) if args.c is None else args.c
+                return hd.GD(lr=cls(c=c, lr_max=10.0 if args.lr_max is None else args.lr_max))
             return hd.GD(lr=args.lr)
         if args.optimizer == "sam":
-            return hd.SAM(lr=args.lr, rho=0.05 if args.rho is None else args.rho, batch=args.batch)
+            return hd.SAM(lr=args.lr, rho=0.05 if args.rho is None else args.rho, batch=args.batch,
+                          normalized=args.normalized)
         batch = min(10, D) if args.batch is None else args.batch
         if not 1 <= batch <= D:
             raise ValueError(f"--batch must be an integer in [1, {D}] (at most D = {D} data points), "
@@ -189,7 +256,7 @@ def build_optimizer(args, D):
 
 def _theory(args, model, opt):
     from hdlimits import sharpness as hs
-    kw = {"sampling": args.sampling}
+    kw = {} if args.model in _SECOND else {"sampling": args.sampling}
     if args.method is not None:
         kw["method"] = args.method
     start = time.perf_counter()
@@ -201,7 +268,10 @@ def _theory(args, model, opt):
 def _simulation(args, model, opt):
     from hdlimits import sharpness as hs
     kw = {"seed": args.seed, "sampling": args.sampling}
-    if args.model == "wide":
+    if args.model == "proportional":
+        kw = {"seed": args.seed, "runs": 1 if args.runs is None else args.runs,
+              "every": 5 if args.every is None else args.every}
+    elif args.model == "wide":
         kw["runs"] = 8 if args.runs is None else args.runs
         kw["draws"] = 4 if args.draws is None else args.draws
     else:
@@ -221,7 +291,9 @@ def _fmt(x):
 
 def _values_line(res):
     parts = []
-    for name in ("loss", "sharpness"):
+    for name in ("loss", "sharpness", "hessian_sharpness"):
+        if name not in res:
+            continue
         vals = np.asarray(getattr(res, name, np.array([])), dtype=np.float64)
         if vals.ndim == 1 and vals.size:
             parts.append(f"{name} {_fmt(vals[0])} → {_fmt(vals[-1])}")
@@ -243,7 +315,7 @@ def _print_result(kind, res, seconds, warned, out):
 def run(args, out=None) -> int:
     """Run ``hdlimits sharpness ACTION`` for parsed arguments."""
     _check_options(args)
-    check_outputs(args)
+    check_outputs(args, ("csv", "json", "plot", "figure"))
     model = build_model(args)
     opt = build_optimizer(args, model.D)
     out = out or sys.stdout
@@ -270,7 +342,11 @@ def run(args, out=None) -> int:
         for msg in merge(cmp_warned):
             print(f"warning:    {msg}", file=out)
         print(comp, file=out)
-    for opt_name in ("csv", "json", "plot"):
+    if getattr(args, "figure", None):
+        from hdlimits.models.sharpness.second_order_plot import sharpness_figure
+        sharpness_figure(theory if sim is None else sim, path=args.figure,
+                         title=f"{model.describe()} — {opt.describe()}")
+    for opt_name in ("csv", "json", "plot", "figure"):
         if getattr(args, opt_name):
             print(f"wrote {opt_name}: {getattr(args, opt_name)}", file=out)
     return 0

@@ -41,7 +41,9 @@ def _value(x) -> str:
 
 
 def check_lr(lr, name: str = "lr"):
-    """A learning rate: a positive number, a Schedule, or any callable ``t -> γ``."""
-    if isinstance(lr, Schedule) or callable(lr):
+    """A learning rate: a positive number, a Schedule, any callable ``t -> γ``, or a learning-rate tuner
+    (:mod:`hdlimits.optimizers.tuners`)."""
+    from hdlimits.optimizers.tuners import Tuner
+    if isinstance(lr, (Schedule, Tuner)) or callable(lr):
         return lr
     return v.positive(name, lr)

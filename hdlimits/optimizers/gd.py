@@ -26,7 +26,8 @@ class GD(Optimizer):
     name: str = field(default="gd", init=False, repr=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", v.positive("lr", self.lr))
+        from hdlimits.optimizers.tuners import Tuner  # a tuner object as lr (docs/sharpness_second_order.md §5)
+        object.__setattr__(self, "lr", self.lr if isinstance(self.lr, Tuner) else v.positive("lr", self.lr))
 
     def describe(self) -> str:
-        return f"GD(lr={self.lr:g})"
+        return f"GD(lr={self.lr:g})" if not hasattr(self.lr, "describe") else f"GD(lr={self.lr.describe()})"

@@ -27,6 +27,11 @@ dimension :data:`DEFAULT_D` ``[name]``.
   ηλ_max = 2 and the critical batch B_c (Agarwala & Pennington, arXiv 2404.19261; docs/sharpness.md).
   There ``lr`` is the step η itself and time is the step count; ``d`` is the number of data points D.
 
+* :func:`sam_edge` (:mod:`~hdlimits.phase.sam_edge`) — step η × SAM radius ρ → final λ_max / λ_SAM on
+  the single-output second-order model (Agarwala & Dauphin, arXiv 2302.08692), and :func:`eos`
+  (:mod:`~hdlimits.phase.eos`) — step η → final ηλ_max of GD with the gradient-flow value (Agarwala,
+  Pedregosa, Pennington, arXiv 2210.04860); docs/sharpness_second_order.md.
+
 The modules are not named after the functions, so that ``hdlimits.phase.clipping`` is always the
 function.
 """
@@ -37,13 +42,17 @@ from hdlimits.phase.lr_landscape import lr_time
 from hdlimits.phase.sign_speed import sign_vs_sgd
 from hdlimits.phase.stability import sgd_stability
 from hdlimits.phase.stochastic_eos import stochastic_eos
+from hdlimits.phase import sam_edge as _sam_edge_mod, eos as _eos_mod
+from hdlimits.phase.sam_edge import sam_edge
+from hdlimits.phase.eos import eos
 
-__all__ = ["PhaseResult", "sgd_stability", "lr_time", "clipping", "sign_vs_sgd", "stochastic_eos", "NAMES", "DEFAULT_D"]
+__all__ = ["PhaseResult", "sgd_stability", "lr_time", "clipping", "sign_vs_sgd", "stochastic_eos", "sam_edge", "eos", "NAMES", "DEFAULT_D"]
 
 #: phase diagrams by CLI name
 NAMES = {"sgd-stability": sgd_stability, "lr-time": lr_time, "clipping": clipping,
-         "sign-vs-sgd": sign_vs_sgd, "stochastic-eos": stochastic_eos}
+         "sign-vs-sgd": sign_vs_sgd, "stochastic-eos": stochastic_eos, "sam-edge": sam_edge, "eos": eos}
 
 #: dimension d of each diagram's default problem, by CLI name (the default of its ``d`` argument)
 DEFAULT_D = {"sgd-stability": stability.DEFAULT_D, "lr-time": lr_landscape.DEFAULT_D,
-             "clipping": clip_vs_sgd.DEFAULT_D, "sign-vs-sgd": sign_speed.DEFAULT_D, "stochastic-eos": _seos.DEFAULT_D}
+             "clipping": clip_vs_sgd.DEFAULT_D, "sign-vs-sgd": sign_speed.DEFAULT_D, "stochastic-eos": _seos.DEFAULT_D,
+             "sam-edge": _sam_edge_mod.DEFAULT_D, "eos": _eos_mod.DEFAULT_D}

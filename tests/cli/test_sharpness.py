@@ -105,10 +105,51 @@ def test_phase_stochastic_eos_from_the_command_line(tmp_path, capsys):
     assert code == 0 and "grid lr[4]×batch[2]" in out
     assert all((tmp_path / f"seos.{ext}").exists() for ext in ("png", "npz", "csv", "json"))
     assert "--t-max does not apply" in _error(["phase", "stochastic-eos", "--t-max", "3"], capsys)
-    assert "--steps applies to 'phase stochastic-eos' only" in _error(["phase", "sgd-stability", "--steps",
+    assert "--steps applies to 'phase stochastic-eos / sam-edge / eos' only" in _error(["phase", "sgd-stability", "--steps",
                                                                       "3"], capsys)
     assert "--alpha applies to 'phase stochastic-eos' with --model power-law" in _error(
         ["phase", "stochastic-eos", "--alpha", "2"], capsys)
     err = _error(["phase", "stochastic-eos", "--d", "20", "--batches", "1,40", "--out", str(tmp_path / "x")],
                  capsys)
     assert "--batches: batches must be integers in [1, 20]" in err
+
+
+# ---------------------------------------------------------------- second-order models (issue 10)
+
+def test_single_output_predict_matches_the_library_and_draws(tmp_path, capsys):
+    import hdlimits as hd
+    fig = tmp_path / "f.png"
+    code = cli.main(["sharpness", "predict", "--model", "single-output", "--optimizer", "sam", "--lr", "0.55",
+                     "--rho", "0.1", "--steps", "3000", "--figure", str(fig), "--json", str(tmp_path / "r.json")])
+    out = capsys.readouterr().out
+    assert code == 0 and fig.exists()
+    q = hs.QuadraticModel.single_output(J0=[0.3, 0.4], Q=np.diag([1.0, 0.2]), residual0=-3.0)
+    th = hs.predict(q, hd.SAM(lr=0.55, rho=0.1), steps=3000)
+    assert f"sharpness 0.25 → {th.sharpness[-1]:.6g}" in out and abs(th.sharpness[-1] - 2.7121) < 1e-4
+
+
+def test_proportional_simulate_with_tuner(tmp_path, capsys):
+    fig = tmp_path / "t.png"
+    code = cli.main(["sharpness", "simulate", "--model", "proportional", "--D", "20", "--P", "40", "--optimizer",
+                     "gd", "--tuner", "polyak", "--c", "0.5", "--steps", "20", "--every", "5", "--figure", str(fig)])
+    out = capsys.readouterr().out
+    assert code == 0 and fig.exists() and "Polyak(c=0.5" in out and "status ok" in out
+
+
+@pytest.mark.parametrize("argv,text", [
+    (["--model", "single-output", "--residual0", "nan"], "residual0"),
+    (["--model", "single-output", "--q", "1,2,3"], "--q"),
+    (["--model", "single-output", "--optimizer", "sam", "--rho", "-0.1"], "rho"),
+    (["--model", "single-output", "--optimizer", "gd", "--lr", "0"], "lr"),
+    (["--model", "proportional", "--tuner", "cdat"], "use 'sharpness simulate'"),
+    (["--sigma", "2"], "--sigma applies only to --tuner cdat"),
+])
+def test_second_order_bad_options(argv, text, capsys):
+    assert text in _error(["sharpness", "predict", *argv], capsys)
+
+
+def test_phase_sam_edge_and_eos(tmp_path, capsys):
+    assert cli.main(["phase", "eos", "--steps", "400", "--out", str(tmp_path / "e"), "--no-progress"]) == 0
+    assert cli.main(["phase", "sam-edge", "--steps", "300", "--lr-min", "0.3", "--lr-max", "0.6",
+                     "--resolution", "3", "--out", str(tmp_path / "s"), "--no-progress"]) == 0
+    assert (tmp_path / "e.png").exists() and (tmp_path / "s.png").exists()

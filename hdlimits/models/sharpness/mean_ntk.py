@@ -194,6 +194,9 @@ def check_batch(batch, D: int):
 def optimizer_setting(model: QuadraticModel, optimizer) -> tuple:
     """(η, batch or None, ρ, normalized) of a GD / SGD / SAM optimizer on ``model``."""
     if isinstance(optimizer, GD):
+        if not isinstance(optimizer.lr, (int, float, np.floating, np.integer)):
+            raise LimitNotAvailable("the wide quadratic model needs a constant step η; learning-rate tuners "
+                                    "run on QuadraticModel.proportional (hs.simulate)")
         return float(optimizer.lr), None, 0.0, False
     if isinstance(optimizer, SAM):
         return float(optimizer.lr), check_batch(optimizer.batch, model.D), optimizer.rho, optimizer.normalized

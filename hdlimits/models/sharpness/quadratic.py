@@ -102,6 +102,24 @@ class QuadraticModel:
         """
         return cls(ntk, P, sigma2, residual0, seed)
 
+    @staticmethod
+    def single_output(J0, Q, residual0):
+        """The single-output (D = 1) model ``z(θ) = z₀ + J₀θ + ½θᵀQθ`` (Agarwala, Pedregosa, Pennington,
+        arXiv 2210.04860): ``J0`` length P, ``Q`` symmetric P × P with at most 6 distinct eigenvalues,
+        ``residual0`` = z₀. ``hs.predict`` iterates its exact sympy-derived moment map
+        (docs/sharpness_second_order.md §2)."""
+        from hdlimits.models.sharpness.second_order import SingleOutputModel
+        return SingleOutputModel(J0, Q, residual0)
+
+    @staticmethod
+    def proportional(D, P, eps=1.0, seed=0):
+        """One realisation of the proportional random ensemble E-prop (arXiv 2210.04860): D data points,
+        P parameters, (J₀)_ip ~ N(0, 1/P), (Q_i)_pq ~ N(0, ε²/(PD)) (2ε²/(PD) on the diagonal),
+        z₀ = −y with y ~ N(0, 1). ``hs.simulate`` runs it in θ-space (docs/sharpness_second_order.md
+        §4). Q (D×P×P float64) must fit in memory, else a ValueError naming P."""
+        from hdlimits.models.sharpness.proportional import ProportionalModel
+        return ProportionalModel(D, P, eps, seed)
+
     def max_P(self) -> int:
         """The largest P whose Q fits in the memory budget of :func:`hdlimits.core.validation.memory`."""
         total = v.physical_memory()

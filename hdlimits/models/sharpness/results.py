@@ -22,6 +22,9 @@ for _o in (
         obs.Observable("param_norm", "‖θ − θ₀‖²", "squared distance travelled in parameter space"),
         obs.Observable("min_ntk_eigenvalue", "λ_min(Θ)", "smallest eigenvalue of the (mean) NTK"),
         obs.Observable("ntk_eigenvalues", "NTK eigenvalues", "all eigenvalues of the (mean) NTK (steps × D)"),
+        obs.Observable("residual", "residual  z", "the residual z of a single-output model"),
+        obs.Observable("lr", "step  η_t", "the learning rate used at each step (tuned by a tuner, else constant)"),
+        obs.Observable("trace", "tr Θ", "trace of the NTK, Σ_i ‖∇z_i‖²"),
 ):
     obs.register(_o)
 
