@@ -58,9 +58,10 @@ def solve_blocks(system, t, rtol: float = 1e-8, store_modes: bool | None = None,
         store_modes = t.size * n * k * k <= STORE_LIMIT
     thr = divergence_threshold(system)
     start = time.perf_counter()
-    risk, B, modes, code, t_stat, steps, rej = bi.integrate_blocks(
+    risk, B, modes, code, t_stat, steps, rej, its = bi.integrate_blocks(
         system, t, _breaks(system.schedule), rtol, thr, MAX_STEPS, bool(store_modes))
-    info = {"steps": int(steps), "rejected": int(rej), "seconds": time.perf_counter() - start,
+    info = {"steps": int(steps), "rejected": int(rej), "node_iterations": int(its),
+            "seconds": time.perf_counter() - start,
             "rtol": rtol, "n_modes": n}
     if code == bi.OK:
         status = Status.ok()
