@@ -25,6 +25,8 @@ __all__ = ["Comparison", "compare", "z_threshold", "QUANTITIES", "T_TOLERANCE", 
 T_TOLERANCE = 1e-12
 #: at most this many rows in the table printed by ``str(comparison)``
 TABLE_ROWS = 15
+#: a standard error below this fraction of the mean counts as zero (rounding, not spread)
+_ROUNDING = 1e-12
 #: default family-wise false-alarm probability of the verdict
 DEFAULT_LEVEL = 0.01
 
@@ -443,6 +445,9 @@ def compare(theory, sim, quantity: str | None = None, level: float = DEFAULT_LEV
     gap[both] = sm[both] - th[both]
     nz = both & (th != 0)
     rel[nz] = gap[nz] / np.abs(th[nz])
+    # a standard error at the rounding level of the mean (every run at the same value, summed in another
+    # order) is a zero standard error: z there would be rounding noise divided by rounding noise
+    se = np.where(np.abs(se) <= _ROUNDING * np.abs(sm), 0.0, se)
     good_se = both & np.isfinite(se) & (se > 0)
     z[good_se] = gap[good_se] / se[good_se]
 

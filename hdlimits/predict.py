@@ -44,6 +44,6 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
             raise ValueError("fixed_step is not available for the block system of GLM problems")
         from hdlimits.solvers.blocks_solve import solve_blocks
         return solve_blocks(system, t, rtol=rtol, store_modes=store_modes, problem=problem,
-                            optimizer=optimizer)
+                            optimizer=optimizer, warn_stacklevel=4)
     return solve_modes(system, t, method=method, rtol=rtol, store_modes=store_modes,
                        fixed_step=fixed_step, problem=problem, optimizer=optimizer, warn_stacklevel=4)

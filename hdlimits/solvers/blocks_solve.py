@@ -13,7 +13,7 @@ import numpy as np
 
 from hdlimits.core import validation as v
 from hdlimits.core.results import RiskCurve
-from hdlimits.core.status import Status
+from hdlimits.core.status import Status, check_growth
 from hdlimits.solvers import blocks_integrate as bi
 from hdlimits.solvers.solve import DIVERGENCE_FACTOR, _breaks, check_times
 
@@ -37,7 +37,7 @@ def divergence_threshold(system) -> float:
 
 
 def solve_blocks(system, t, rtol: float = 1e-8, store_modes: bool | None = None, problem=None,
-                 optimizer=None) -> RiskCurve:
+                 optimizer=None, warn_stacklevel: int = 3) -> RiskCurve:
     """The risk and overlaps of a block system at times ``t`` (non-decreasing, ≥ 0).
 
     ``rtol`` (in [1e-14, 0.1]) bounds the local error of the overlaps ``B`` per step, relative to
@@ -74,5 +74,8 @@ def solve_blocks(system, t, rtol: float = 1e-8, store_modes: bool | None = None,
     state = {"lam": system.lam, "mass": system.mass}
     if store_modes:
         state["modes"] = modes
+    # the growth warning reads the risk itself (a GLM risk has no excess-risk split); its edge is measured
+    # by hdlimits.glm_critical_lr (docs/glm.md §6)
+    warn = check_growth(t, risk, 0.0, status, None, None, stacklevel=warn_stacklevel)
     return RiskCurve(t=t, risk=risk, status=status, problem=problem, optimizer=optimizer, method="ode",
-                     info=info, observables={"overlaps": B}, state=state)
+                     info=info, observables={"overlaps": B}, state=state, warnings=warn)

@@ -1,6 +1,8 @@
 """Learning-rate thresholds of GLMs (hdlimits.models.glm.diagnostics, docs/glm.md §6): the measured edge
 of the limit against the exact least-squares edge, and the curvature heuristic shown wrong for phase
 retrieval."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -46,9 +48,12 @@ def test_phase_retrieval_heuristic_is_far_from_the_measured_edge():
     # the edge is real: below it the limit stays bounded, above it it blows up
     t = np.linspace(0, 10, 11)
     assert hd.predict_risk(prob, hd.SGD(lr=0.8 * res.bracket[0]), t).status == "ok"
-    with pytest.warns(hd.core.status.UnstableWarning):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         above = hd.predict_risk(prob, hd.SGD(lr=1.3 * res.bracket[1]), t)
-    assert above.status == "diverged" or above.risk[-1] > 10 * above.risk[0]
+    # either a diverged status, or (growth inside the horizon) the growth warning
+    assert above.status == "diverged" or any(issubclass(w.category, hd.core.status.UnstableWarning)
+                                             for w in caught)
 
 
 def test_bad_arguments():
