@@ -255,8 +255,10 @@ def phase_retrieval_edge(fast, outdir):
                                     noise=hd.noise.gaussian(0.1))
     res = hd.glm_critical_lr(prob, hd.SGD(lr=0.1), t_max=10.0, rel_tol=1e-2)
     ok = 0.14 <= res.measured <= 0.22 and res.heuristic > 2 * res.measured
-    return _row(CPPS, "phase retrieval from a ≈ 0.89, b = 1: the limit's edge lies between γ = 0.16 and 0.2, "
-                      "while the curvature heuristic 2d/(tr K·E f'') suggests ≈ 0.5 — a heuristic, not an edge",
+    return _row(CPPS, "phase retrieval from a ≈ 0.89, b = 1 (here c = 0.6): the limit's edge lies near "
+                      "γ ≈ 0.15–0.2 (docs/glm.md §8: between 0.16 and 0.2 for a start whose c is not stated; "
+                      "asserted: in [0.14, 0.22]), while the curvature heuristic 2d/(tr K·E f'') suggests "
+                      "≈ 0.5 (asserted: > 2× the edge) — a heuristic, not an edge",
                 str(res), ok)
 
 

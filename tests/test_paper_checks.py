@@ -87,3 +87,13 @@ def test_unknown_only_is_a_usage_error(tmp_path):
 def test_module_discovery_lists_sgd():
     assert "sgd" in paper_checks.module_names()
     assert "sharpness" in paper_checks.module_names()
+
+
+def test_glm_claims_fast(tmp_path):
+    """Runs paper_checks/glm.py in fast mode (about 20 s): C5 (ReLU, naive J rejected, whitened), C6, C14,
+    logistic regression and the phase-retrieval edge; every claim must pass and the figure is written."""
+    rows = paper_checks.run_all(fast=True, outdir=tmp_path, only=["glm"])
+    assert len(rows) >= 6
+    failed = [(r["claim"], r["measured"], r.get("traceback")) for r in rows if not r["passed"]]
+    assert not failed, failed
+    assert (tmp_path / "glm_limits.png").stat().st_size > 10_000

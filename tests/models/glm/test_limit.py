@@ -167,18 +167,35 @@ def _phase(d, seed=0):
                                     noise=hd.noise.gaussian(0.1))
 
 
-@pytest.mark.slow
-def test_phase_retrieval_gap_shrinks_with_d():
+def test_phase_retrieval_from_a_macroscopic_overlap_matches_monte_carlo():
+    """Started with B₁₂ = 0.6 (a random start, B₁₂ = O(1/√d), needs O(log d) time to escape: outside
+    this limit, docs/glm.md §7)."""
     t = np.linspace(0, 4, 9)
     opt = hd.SGD(lr=0.1)
-    gaps = {}
-    for d, runs in ((500, 24), (4000, 12)):
-        prob = _phase(d)
-        theory = hd.predict_risk(prob, opt, t)
-        sim = hd.simulate(prob, opt, t, runs=runs, seed=6)
-        rel = (sim.risk - theory.risk) / theory.risk
-        se = sim.risk_stderr / theory.risk
-        k = np.argmax(np.abs(rel))
-        gaps[d] = (abs(rel[k]), se[k])
-    (g1, s1), (g2, s2) = gaps[500], gaps[4000]
-    assert g2 < g1, gaps
+    prob = _phase(1500)
+    theory = hd.predict_risk(prob, opt, t)
+    sim = hd.simulate(prob, opt, t, runs=10, seed=6)
+    cmp = hd.compare(theory, sim)
+    assert cmp.consistent, str(cmp)
+
+
+def _time_averaged_gap(d, runs, lr=2.0):
+    """Per run, the mean over t = 1..6 of (sim − limit)/limit; returns (mean over runs, its s.e.)."""
+    prob = _relu_problem(d)
+    opt = hd.SGD(lr=lr)
+    theory = hd.predict_risk(prob, opt, T6)
+    sim = hd.simulate(prob, opt, T6, runs=runs, seed=7, progress=False)
+    per_run = ((sim.risk_runs[:, 1:] - theory.risk[1:]) / theory.risk[1:]).mean(axis=1)
+    return float(per_run.mean()), float(per_run.std(ddof=1) / np.sqrt(runs))
+
+
+def test_relu_gap_to_the_limit_shrinks_with_d():
+    """At γ = 1.5 the finite-d mean at d = 25 lies measurably above the limit; at d = 400 the gap is within
+    its standard error. Measured when this was written: +1.8 ± 0.6 % at d = 25, +1.0 ± 0.6 % at d = 50,
+    −0.2 ± 0.7 % at d = 400 (at γ = 1 the gap is below 1 % already at d = 25: the limit keeps its γλ/d
+    terms)."""
+    g25, s25 = _time_averaged_gap(25, 6000, lr=1.5)
+    g400, s400 = _time_averaged_gap(400, 240, lr=1.5)
+    assert g25 > 3 * s25, (g25, s25)
+    assert abs(g400) < 3 * s400 + 0.002, (g400, s400)
+    assert abs(g400) < g25 / 2, (g25, g400)
