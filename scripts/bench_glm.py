@@ -69,13 +69,16 @@ def main(ds):
         t = np.array([0.0, T])
         ref = solve_blocks(system, t, rtol=1e-12).risk[-1]
         print(f"d = {d}, γλ_max/d = {g * lam.max() / d:.3g}, T = {T}; reference risk {ref:.12g}")
+        ours_at = {}
         for rt in (1e-6, 1e-8):
             s = time.perf_counter()
             r = solve_blocks(system, t, rtol=rt)
             el = time.perf_counter() - s
+            err = abs(r.risk[-1] / ref - 1)
             print(f"  solve_blocks rtol {rt:g}: {el:8.3f} s, steps {r.info['steps']}, "
-                  f"rel. error {abs(r.risk[-1] / ref - 1):.2e}")
+                  f"rel. error {err:.2e}")
             ours = el
+            ours_at[rt] = (el, err)
         for meth in ("DOP853", "LSODA"):
             s = time.perf_counter()
             sol = solve_ivp(lambda s_, y: system.rhs(s_, y.reshape(d, 2, 2)).ravel(), (0, T), V0.ravel(),
@@ -95,6 +98,22 @@ def main(ds):
         print(f"  explicit Euler dt 1/256: {el:8.3f} s ({el / ours:.1f}× ours at 1e-8), "
               f"rel. error {abs(risk / ref - 1):.2e}" if np.isfinite(risk) else
               f"  explicit Euler dt 1/256: {el:8.3f} s, unstable (γλ_max·dt = {g * lam.max() / 256:.2f})")
+        # Euler at the accuracy of our rtol-1e-6 run: halve dt until its error is as small (first order,
+        # so the error halves per halving); when the next run would take over 30 s, extrapolate its time linearly in steps
+        el6, err6 = ours_at[1e-6]
+        steps_per_unit, el_e, err_e = 256, el, abs(risk / ref - 1)
+        while np.isfinite(err_e) and err_e > err6 and 4 * el_e < 30.0:
+            steps_per_unit *= 4
+            s = time.perf_counter()
+            Ve = euler(lam, V0, g, float(d), float(bs), s2, 1 / steps_per_unit, int(round(T * steps_per_unit)))
+            el_e = time.perf_counter() - s
+            Bv = system.B_of(Ve)
+            err_e = abs(0.5 * (V @ Bv @ V + s2) / ref - 1)
+        need = el_e * max(1.0, err_e / err6)          # first order: error ∝ dt, time ∝ 1/dt
+        tag = "measured" if err_e <= err6 else "extrapolated (error ∝ dt)"
+        print(f"  explicit Euler at our rtol-1e-6 error ({err6:.1e}): {need:8.3f} s {tag} at dt = "
+              f"1/{steps_per_unit}{'' if err_e <= err6 else ' and below'}; ours {el6:.3f} s → ours "
+              f"{need / el6:.1f}× faster at equal accuracy")
 
 
 if __name__ == "__main__":
