@@ -475,7 +475,7 @@ def compare(theory, sim, quantity: str | None = None, level: float = DEFAULT_LEV
         n_zero_se = int((both & (se == 0)).sum())
         if n_zero_se:
             zero_t = t[both & (se == 0)]
-            where = ("at t=0, where every run starts from e_0" if zero_t.size == 1 and zero_t[0] == 0
+            where = ("at t=0, where every run starts at the same point" if zero_t.size == 1 and zero_t[0] == 0
                      else f"at {n_zero_se} times")
             notes.append(f"z undefined where the standard error is 0 ({where})")
 
