@@ -117,7 +117,7 @@ class SingleIndex:
     def population(self, precondition=None):
         """|cos| of the n → ∞ rank-one direction (Σβ; β; diag(Σ)⁻¹Σβ) with β and Σβ."""
         u = {None: self.sigma_beta, "full": self.beta, "diag": self.sigma_beta / np.diag(self.Sigma)}[precondition]
-        return {"cos_beta": _cos(u, self.beta), "cos_sigma_beta": _cos(u, self.sigma_beta)}
+        return {"cos_beta": float(_cos(u, self.beta)), "cos_sigma_beta": float(_cos(u, self.sigma_beta))}
 
     def one_step(self, precondition=None, runs=4, seed=1):
         """Alignment of the spike after one step, Monte Carlo over ``runs`` (fresh data and init per run;
