@@ -10,7 +10,8 @@ from hdlimits.feature_learning.methods import METHODS
 from hdlimits.feature_learning.train import Curve, TrainResult, train, population_iteration, compare_methods
 from hdlimits.feature_learning.limit import predict, simulate_streaming, LimitResult
 from hdlimits.feature_learning.single_index import SingleIndex, OneStepResult
+from hdlimits.feature_learning.plot import plot
 
 __all__ = ["LinearRepresentation", "subspace_distance", "METHODS", "Curve", "TrainResult", "train",
            "population_iteration", "compare_methods", "predict", "simulate_streaming", "LimitResult",
-           "SingleIndex", "OneStepResult"]
+           "SingleIndex", "OneStepResult", "plot"]
