@@ -69,13 +69,13 @@ def test_limit_rejects_bad_input():
         L.predict(task, "sgd", [0, 1], init_overlap=0.0)
 
 
-def _check_against_mc(method, t, runs):
+def _check_against_mc(method, t, runs, head="refit"):
     # d_x = 1000, κ = 100: smooth observables within a family-wise t-quantile of the MC standard error
     # plus 1 % (finite-d); the subspace distance (a minimum over nearly equal principal angles, biased by
     # O(d^{-1/2}) fluctuations) within 0.02 — measured gaps ≤ 0.015 at d = 1000, ≤ 0.009 at d = 2000
     task = fl.LinearRepresentation(1000, 3, 5, 100.0, 0.1, data="gaussian", seed=0)
-    lim = fl.predict(task, method, t, lr=0.5)
-    mc = L.simulate_streaming(task, method, t, lr=0.5, runs=runs, seed=3)
+    lim = fl.predict(task, method, t, lr=0.5, head=head)
+    mc = L.simulate_streaming(task, method, t, lr=0.5, runs=runs, seed=3, head=head)
     z = family_z(2 * t.size, runs)
     for name in ("loss", "transfer_loss"):
         c = mc[name]
@@ -85,9 +85,9 @@ def _check_against_mc(method, t, runs):
     assert lim.loss[-1] < 0.8 * lim.loss[0]
 
 
-@pytest.mark.parametrize("method", ["kfac", "sgd"])
-def test_limit_matches_streaming_monte_carlo_short(method):
-    _check_against_mc(method, np.array([0.0, 0.5, 1.0]), runs=4)
+@pytest.mark.parametrize("method,head", [("kfac", "refit"), ("sgd", "refit"), ("kfac", "sgd")])
+def test_limit_matches_streaming_monte_carlo_short(method, head):
+    _check_against_mc(method, np.array([0.0, 0.5, 1.0]), runs=4, head=head)
 
 
 @pytest.mark.slow
