@@ -106,6 +106,12 @@ def train(task, method="kfac", steps=200, batch=256, lr=0.5, seed=0, runs=8, rid
     runs = v.integer("runs", runs, low=1)
     ridge = v.nonnegative("ridge", ridge)
     init_overlap = v.real("init_overlap", init_overlap, low=0.0, high=1.0, high_open=True)
+    if batch < task.k:
+        raise ValueError(f"batch must be ≥ k = {task.k} (the least-squares head needs G Σ̂ Gᵀ invertible), "
+                         f"got {batch}")
+    if method == "kfac" and ridge == 0.0 and batch < task.d_x:
+        raise ValueError(f"batch must be ≥ d_x = {task.d_x} for kfac without ridge (Σ̂ is singular below), "
+                         f"got {batch}; pass ridge > 0")
     kids = _children(seed, runs)
     rngs = [np.random.default_rng(s) for s in kids]
     G = np.stack([task.initial_G(r, init_overlap) for r in rngs])

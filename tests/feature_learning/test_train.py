@@ -21,6 +21,10 @@ def test_bad_input_names_the_parameter():
         fl.train(task, "lbfgs", steps=2)
     with pytest.raises(ValueError, match="steps"):
         fl.train(task, "sgd", steps=0)
+    with pytest.raises(ValueError, match="batch must be ≥ d_x"):
+        fl.train(task, "kfac", steps=2, batch=3)
+    r = fl.train(task, "kfac", steps=2, batch=3, ridge=0.1, runs=2)
+    assert r.info["diverged_runs"] == 0
 
 
 def test_task_geometry():
