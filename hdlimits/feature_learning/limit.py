@@ -194,7 +194,7 @@ def simulate_streaming(task, method="kfac", t=(0.0, 1.0, 2.0, 4.0), lr=0.5, batc
     else:
         G0 = np.asarray(G0, dtype=np.float64)
         F0 = task.population_head(G0)
-    d, k, Fs, sig = task.d_x, task.k, task.F_star, task.noise_std
+    d, Fs, sig = task.d_x, task.F_star, task.noise_std
     lam = task.eigvals
     sl = np.sqrt(lam)
     Ue = task.eigvecs

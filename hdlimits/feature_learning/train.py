@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hdlimits.core import validation as v
-from hdlimits.feature_learning.methods import METHODS, check_method, g_step, ngd_step, refit
+from hdlimits.feature_learning.methods import check_method, g_step, ngd_step, refit
 
 __all__ = ["Curve", "TrainResult", "train", "population_iteration", "compare_methods"]
 

@@ -1,10 +1,9 @@
 """``hdlimits feature-learning`` and fl.plot (docs/feature_learning.md §6)."""
-import io
 
 import pytest
 
 from hdlimits import feature_learning as fl
-from hdlimits.cli.main import build_parser, main
+from hdlimits.cli.main import main
 
 
 def test_cli_writes_table_and_figure(tmp_path, capsys):
