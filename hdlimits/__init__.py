@@ -39,6 +39,7 @@ from hdlimits import models  # hd.models.relu(), logistic(), …: the GLM and mu
 from hdlimits.models import glm as _glm  # noqa: F401  (registers the GLM family)
 from hdlimits.models.glm.problem import GLMProblem
 from hdlimits.models.glm.diagnostics import critical_lr as glm_critical_lr
+from hdlimits import feature_learning  # layer-wise preconditioning and feature learning (docs/feature_learning.md)
 
 __version__ = "0.1.0"
 
