@@ -24,7 +24,7 @@ from hdlimits.models.least_squares.diagnostics import (asymptotic_rate, critical
 from hdlimits.models.least_squares.problem import Problem
 from hdlimits.models.least_squares.sign_effects import sign_effects, sign_stationary_excess_risk
 from hdlimits.optimizers import (SGD, Adam, AdamLimit, ClippedSGD, NormalizedSGD, PreconditionedSGD,
-                                 SignSGD, GD, SAM)
+                                 SignSGD, GD, SAM, SpectralSGD)
 from hdlimits.optimizers import tuners
 from hdlimits.derivation import derive
 from hdlimits.predict import predict_risk
@@ -49,4 +49,4 @@ __all__ = ["Problem", "SGD", "PreconditionedSGD", "SignSGD", "Adam", "AdamLimit"
            "stationary_risk", "asymptotic_rate", "kernel_mass", "sign_effects",
            "sign_stationary_excess_risk", "clipping", "derive", "plot", "sweep", "sweeps", "phase",
            "load_result", "GD", "SAM", "sharpness", "models", "GLMProblem",
-           "glm_critical_lr", "norms"]
+           "glm_critical_lr", "norms", "SpectralSGD"]
