@@ -55,8 +55,10 @@ def gaussian_psi(model, noise) -> bool:
         return False
     syms = list(model.r) + list(model.eps)
     for p in model.psi:
-        poly = sp.Poly(sp.expand(p), *syms) if p.free_symbols <= set(syms) else None
-        if poly is None or poly.total_degree() > 1:
+        e = sp.expand(p)
+        if not e.free_symbols <= set(syms) or not e.is_polynomial(*syms):
+            return False
+        if sp.Poly(e, *syms).total_degree() > 1:
             return False
     return True
 
