@@ -100,14 +100,17 @@ def test_non_gaussian_psi_has_no_limit():
 
 @pytest.mark.parametrize("Bs", [1, 4])
 def test_limit_matches_monte_carlo(Bs):
-    """m = m* = 2, d = 400, λ uniform on [0.2, 2], σ = 0.2, γ = 0.5: the limit vs 8 runs of the real update;
-    every time within 4 standard errors plus the quadrature's 2e-3 relative."""
+    """m = m* = 2, d = 400, λ uniform on [0.2, 2], σ = 0.2, γ = 0.5: the limit vs 12 runs of the real update;
+    every time within z standard errors plus the quadrature's 2e-3 relative, z the Bonferroni Student-t
+    quantile of the project's verdict (1% over the 6 compared times, docs/results.md)."""
     prob = _problem(400)
     opt = hd.SpectralSGD(0.5, batch=Bs)
     t = np.linspace(0.0, 3.0, 7)
     th = hd.predict_risk(prob, opt, t, rtol=1e-5)
-    sim = hd.simulate(prob, opt, t, runs=8, seed=2, progress=False)
+    runs = 12
+    sim = hd.simulate(prob, opt, t, runs=runs, seed=2, progress=False)
     assert th.status == "ok" and sim.status == "ok"
     assert th.risk[-1] < 0.2 * th.risk[0]                      # the curve moves: the check has teeth
-    tol = 4 * sim.stderr("risk") + 2e-3 * th.risk
+    z = scipy.stats.t.ppf(1 - 0.01 / (2 * 6), runs - 1)
+    tol = z * sim.stderr("risk") + 2e-3 * th.risk
     assert np.all(np.abs(sim.risk - th.risk) <= tol), (th.risk, sim.risk, sim.stderr("risk"))
