@@ -24,7 +24,7 @@ from hdlimits.models.least_squares.diagnostics import (asymptotic_rate, critical
 from hdlimits.models.least_squares.problem import Problem
 from hdlimits.models.least_squares.sign_effects import sign_effects, sign_stationary_excess_risk
 from hdlimits.optimizers import (SGD, Adam, AdamLimit, ClippedSGD, NormalizedSGD, PreconditionedSGD,
-                                 SignSGD, GD, SAM)
+                                 SignSGD, GD, SAM, SpectralSGD)
 from hdlimits.optimizers import tuners
 from hdlimits.derivation import derive
 from hdlimits.predict import predict_risk
@@ -34,6 +34,7 @@ from hdlimits import plot
 from hdlimits.sweeps import sweep  # the function; the metrics and SweepResult live in hdlimits.sweeps
 from hdlimits import sweeps
 from hdlimits import phase
+from hdlimits import norms  # steepest descent under norms (docs/norms.md)
 from hdlimits import sharpness  # the sharpness family (registers its models and observables)
 from hdlimits import models  # hd.models.relu(), logistic(), …: the GLM and multi-index models
 from hdlimits.models import glm as _glm  # noqa: F401  (registers the GLM family)
@@ -49,4 +50,4 @@ __all__ = ["Problem", "SGD", "PreconditionedSGD", "SignSGD", "Adam", "AdamLimit"
            "stationary_risk", "asymptotic_rate", "kernel_mass", "sign_effects",
            "sign_stationary_excess_risk", "clipping", "derive", "plot", "sweep", "sweeps", "phase",
            "load_result", "GD", "SAM", "sharpness", "models", "GLMProblem",
-           "glm_critical_lr"]
+           "glm_critical_lr", "norms", "SpectralSGD"]

@@ -37,15 +37,21 @@ def register_sim_rule(problem_type: type, optimizer_type: type, fn) -> None:
     _SIM_RULES[(problem_type, optimizer_type)] = fn
 
 
-def register_simulator(problem_type: type, fn) -> None:
+def register_simulator(problem_type: type, fn, optimizer_type: type | None = None) -> None:
     """Register ``fn(problem, optimizer, t, **options) -> SimulationResult`` as the Monte Carlo driver of a
     problem type whose algorithm the streaming least-squares driver does not run (e.g. a matrix-valued
-    GLM student); :func:`hdlimits.simulate` hands such problems to it."""
-    _SIMULATORS[problem_type] = fn
+    GLM student); :func:`hdlimits.simulate` hands such problems to it. With ``optimizer_type`` the driver
+    serves only that optimizer (and its subclasses) on the problem type, ahead of the type's own driver."""
+    _SIMULATORS[problem_type if optimizer_type is None else (problem_type, optimizer_type)] = fn
 
 
-def simulator_for(problem):
-    """The registered Monte Carlo driver of ``problem``'s type (most specific class first), or None."""
+def simulator_for(problem, optimizer=None):
+    """The registered Monte Carlo driver of ``problem``'s type (most specific class first; a driver
+    registered for the pair with ``optimizer``'s type first), or None."""
+    if optimizer is not None:
+        fn = _lookup(_SIMULATORS, problem, optimizer)
+        if fn is not None:
+            return fn
     for pt in type(problem).__mro__:
         if pt in _SIMULATORS:
             return _SIMULATORS[pt]
@@ -65,7 +71,8 @@ def check_pair(problem, optimizer) -> None:
     """ValueError naming ``problem`` or ``optimizer`` when either is not an object of a registered
     problem type or an :class:`~hdlimits.optimizers.base.Optimizer`."""
     from hdlimits.optimizers.base import Optimizer
-    known = tuple({pt for pt, _ in (*_LIMITS, *_SIM_RULES)} | set(_SIMULATORS))
+    known = tuple({pt for pt, _ in (*_LIMITS, *_SIM_RULES)} |
+                  {k for k in _SIMULATORS if isinstance(k, type)})
     if not isinstance(problem, known):
         raise ValueError(f"problem must be a hdlimits.Problem (e.g. Problem.power_law(d=500, alpha=1, "
                          f"beta=1)) or another registered problem type, got {type(problem).__name__} "

@@ -12,6 +12,7 @@ from hdlimits.optimizers.sam import SAM
 from hdlimits.optimizers.clipped import ClippedSGD, NormalizedSGD, RiskAdaptive, risk_adaptive
 from hdlimits.optimizers.sgd import SGD, PreconditionedSGD
 from hdlimits.optimizers.sign import SignSGD
+from hdlimits.optimizers.spectral import SpectralSGD
 
 __all__ = ["Optimizer", "SGD", "PreconditionedSGD", "SignSGD", "Adam", "AdamLimit", "ClippedSGD",
-           "NormalizedSGD", "RiskAdaptive", "risk_adaptive", "GD", "SAM"]
+           "NormalizedSGD", "RiskAdaptive", "risk_adaptive", "GD", "SAM", "SpectralSGD"]

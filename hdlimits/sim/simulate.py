@@ -258,7 +258,7 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     diverged.
     """
     check_pair(problem, optimizer)
-    driver = simulator_for(problem)
+    driver = simulator_for(problem, optimizer)
     if driver is not None:      # a family with its own Monte Carlo (e.g. GLM students, docs/glm.md §5)
         return driver(problem, optimizer, t, runs=runs, seed=seed, data=data, workers=workers,
                       progress=progress)

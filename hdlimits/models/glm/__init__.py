@@ -29,3 +29,6 @@ def _simulate(problem, optimizer, t, **options):
 
 
 _register_simulator(GLMProblem, _simulate)
+
+from hdlimits.models.glm import spectral as _spectral  # noqa: E402  (spectral SGD, docs/norms.md §4)
+_spectral.register()
