@@ -245,7 +245,7 @@ class DatasetProblem:
         return {"label": self.label, "n": self.n, "d": self.d, "trace_K": self.trace,
                 "lambda_max": float(lam[0]), "lambda_min": float(lam[-1]),
                 "residual_second_moment": self.residual_second_moment, "noise": self.noise.spec(),
-                "initial_excess_risk": self.initial_excess_risk}
+                "initial_excess_risk": self.initial_excess_risk, "diagonal": False}
 
     def __repr__(self):
         return f"DatasetProblem({self.label}, noise={self.noise.spec()})"
