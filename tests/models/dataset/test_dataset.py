@@ -196,3 +196,35 @@ def test_digits_above_gaussian_edge():
     assert sim.status.success
     dev, tol = _within(theory, sim)
     assert np.all(dev[1:] <= tol[1:]), (theory.excess_risk, sim.excess_risk, sim.excess_risk_stderr)
+
+
+def test_moments_keyword_checked():
+    X, y = _toy()
+    prob = hd.Problem.from_dataset(X, y)
+    with pytest.raises(ValueError, match="moments must be one of"):
+        hd.predict_risk(prob, hd.SGD(lr=0.5), [0.0, 1.0], moments="student")
+    with pytest.raises(ValueError, match="moments applies to dataset problems"):
+        hd.predict_risk(hd.Problem.isotropic(10), hd.SGD(lr=0.5), [0.0, 1.0], moments="data")
+    with pytest.raises(hd.LimitNotAvailable):
+        hd.predict_risk(prob, hd.SignSGD(lr=0.5), [0.0, 1.0])
+    g = hd.predict_risk(prob, hd.SGD(lr=0.5), [0.0, 1.0], moments="gaussian")
+    assert g.risk[0] == pytest.approx(0.5 * np.mean((X @ np.zeros(X.shape[1]) - y) ** 2), rel=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lr", [0.5, 1.5])
+def test_digits_relu256_issue_table(lr):
+    """The issue's table: digits through 256 ReLU features, fresh N(0, 0.3²) noise on a linear teacher;
+    192 runs; the data limit within 4 SE at every time, the Gaussian one not (γ = 0.5) or diverging."""
+    prob = _digits_problem(256)
+    t = np.array([0.0, 1.0, 2.0, 5.0, 10.0])
+    opt = hd.SGD(lr=lr)
+    sim = hd.simulate(prob, opt, t, runs=192, seed=11, progress=False)
+    theory = hd.predict_risk(prob, opt, t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gauss = hd.predict_risk(prob, opt, t, moments="gaussian")
+    dev, tol = _within(theory, sim)
+    assert np.all(dev[1:] <= tol[1:]), (theory.excess_risk, sim.excess_risk, sim.excess_risk_stderr)
+    gdev, _ = _within(gauss, sim) if np.isfinite(gauss.excess_risk).all() else (np.array([np.inf]), None)
+    assert np.max(gdev) > 4 * sim.excess_risk_stderr[-1]
