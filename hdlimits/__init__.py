@@ -41,6 +41,9 @@ from hdlimits.models import glm as _glm  # noqa: F401  (registers the GLM family
 from hdlimits.models.glm.problem import GLMProblem
 from hdlimits.models.glm.diagnostics import critical_lr as glm_critical_lr
 from hdlimits import feature_learning  # layer-wise preconditioning and feature learning (docs/feature_learning.md)
+from hdlimits.models import dataset as _dataset  # noqa: F401  (registers the dataset family)
+from hdlimits.models.dataset.problem import DatasetProblem
+from hdlimits import features
 
 __version__ = "0.1.0"
 
@@ -50,4 +53,4 @@ __all__ = ["Problem", "SGD", "PreconditionedSGD", "SignSGD", "Adam", "AdamLimit"
            "stationary_risk", "asymptotic_rate", "kernel_mass", "sign_effects",
            "sign_stationary_excess_risk", "clipping", "derive", "plot", "sweep", "sweeps", "phase",
            "load_result", "GD", "SAM", "sharpness", "models", "GLMProblem",
-           "glm_critical_lr", "norms", "SpectralSGD"]
+           "glm_critical_lr", "norms", "SpectralSGD", "DatasetProblem", "features", "feature_learning"]

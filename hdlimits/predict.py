@@ -10,8 +10,9 @@ from hdlimits.solvers.solve import DIVERGENCE_FACTOR, check_times, divergence_th
 __all__ = ["predict_risk", "check_times", "divergence_threshold", "DIVERGENCE_FACTOR"]
 
 
-def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
-                 store_modes: bool | None = None, fixed_step: float | None = None) -> RiskCurve:
+def predict_risk(problem, optimizer, t, method: str | None = None, rtol: float = 1e-8,
+                 store_modes: bool | None = None, fixed_step: float | None = None,
+                 moments: str | None = None) -> RiskCurve:
     """Risk curve of ``optimizer`` on ``problem`` predicted by the limiting equations.
 
     Parameters
@@ -25,6 +26,11 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
         ``"recursion"`` — the expected per-step recursion at the problem's finite d (exact for SGD on
         Gaussian data), evaluated at steps ``round(t·d)``.
     store_modes : keep the per-mode ``D_i`` at every output time (default: when it takes ≤ 2·10⁷ numbers).
+    moments : dataset problems only (``hd.Problem.from_dataset``, docs/datasets.md): ``"data"`` (the
+        default there) — the data-moment limit, the second-moment recursion with the data's fourth
+        moments; ``"gaussian"`` — the Gaussian limit of the same K and label second moment. For a
+        dataset problem ``method`` is ``"recursion"`` (default; ``"ode"`` is served by it) or ``"exact"``
+        (full second moment, no closure, small d).
     fixed_step : ``"ode"`` only — switch step control off and take steps of this length (for studies
         of the integrator's order; the default adaptive control is what you want otherwise).
 
@@ -34,6 +40,20 @@ def predict_risk(problem, optimizer, t, method: str = "ode", rtol: float = 1e-8,
     :class:`~hdlimits.core.status.UnstableWarning` (and is listed in ``.warnings``).
     """
     check_pair(problem, optimizer)
+    from hdlimits.models.dataset.problem import DatasetProblem
+    if isinstance(problem, DatasetProblem):
+        from hdlimits.models.dataset.limit import predict_dataset
+        if moments == "gaussian" and method in (None, "ode", "recursion"):
+            return predict_risk(problem.gaussian(), optimizer, t, method=method or "ode", rtol=rtol,
+                                store_modes=store_modes, fixed_step=fixed_step)
+        # the data-moment limit is defined by its per-step recursion: "ode" is served by it
+        method = "recursion" if method in (None, "ode") else method
+        return predict_dataset(problem, optimizer, t, moments=moments or "data", method=method,
+                               store_modes=store_modes, warn_stacklevel=4)
+    if moments is not None:
+        raise ValueError(f"moments applies to dataset problems (hd.Problem.from_dataset) only, got "
+                         f"moments={moments!r} for {type(problem).__name__}")
+    method = "ode" if method is None else method
     t = check_times(t)
     system = reduce(problem, optimizer, t_max=float(t[-1]))
     if isinstance(system, BlockModeSystem):

@@ -97,3 +97,13 @@ def test_glm_claims_fast(tmp_path):
     failed = [(r["claim"], r["measured"], r.get("traceback")) for r in rows if not r["passed"]]
     assert not failed, failed
     assert (tmp_path / "glm_limits.png").stat().st_size > 10_000
+
+
+def test_realdata_claims_fast(tmp_path):
+    """Runs paper_checks/realdata.py in fast mode (about 20 s): the data-moment limit vs row-sampling SGD on
+    two real datasets, the Gaussian limit's failure, the closure vs the exact recursion."""
+    pytest.importorskip("sklearn")
+    rows = paper_checks.run_all(fast=True, outdir=tmp_path, only=["realdata"])
+    assert len(rows) >= 3
+    failed = [(r["claim"], r["measured"], r.get("traceback")) for r in rows if not r["passed"]]
+    assert not failed, failed

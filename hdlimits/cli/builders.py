@@ -25,6 +25,10 @@ def build_problem(args):
     name = args.problem
     if name not in registry.PROBLEMS:
         raise ValueError(f"--problem must be one of {', '.join(sorted(registry.PROBLEMS))}; got {name!r}")
+    from hdlimits.cli.dataset import dataset_problem
+    dataset = dataset_problem(args)             # --dataset replaces --problem (docs/datasets.md §8)
+    if dataset is not None:
+        return dataset
     registry.check_owned_options(args, registry.PROBLEM_OPTION_OWNERS, name, "--problem")
     noise = parse_noise(args.noise, "--noise")
     with naming_options(args, PROBLEM_PARAMETERS):

@@ -35,7 +35,7 @@ PROBLEM_ARGUMENTS: list = []
 PROBLEM_OPTION_OWNERS: dict = {}
 
 #: modules imported before the parser is built; each registers its family's problems and optimizers
-FAMILY_MODULES = ["hdlimits.cli.least_squares", "hdlimits.cli.glm"]
+FAMILY_MODULES = ["hdlimits.cli.least_squares", "hdlimits.cli.glm", "hdlimits.cli.dataset"]
 #: modules that add subcommands through ``add_cli(subparsers)`` (a missing module is skipped)
 EXTRA_COMMAND_MODULES = ["hdlimits.cli.derive", "hdlimits.cli.phase", "hdlimits.cli.sharpness", "hdlimits.cli.feature_learning"]
 

@@ -67,7 +67,14 @@ def critical_lr(problem, optimizer, finite_d: bool = True) -> float:
     ``finite_d=False``: the d → ∞ value ``2da / (s Σ_i w_i)`` (SGD: ``2dB / tr K̃``).
     ``finite_d=True``: the root of ``M(γ) = 1`` with the ``γκ_i/d`` terms, capped by the largest γ at which
     every mode rate is still positive (exact for the expected per-step recursion of Gaussian SGD).
+    For a dataset problem (``hd.Problem.from_dataset``) the result is a
+    :class:`~hdlimits.models.dataset.diagnostics.DatasetCriticalLR`: the data-moment edge (its
+    ``float()``) next to the Gaussian one (docs/datasets.md §4).
     """
+    from hdlimits.models.dataset.problem import DatasetProblem
+    if isinstance(problem, DatasetProblem):        # data-moment and Gaussian edges (docs/datasets.md §4)
+        from hdlimits.models.dataset.diagnostics import critical_lr as dataset_critical_lr
+        return dataset_critical_lr(problem, optimizer, finite_d)
     system, kap, w, a, s, _, _ = _sgd_type(problem, optimizer, lr=1.0)
     d = system.d
     g_inf = 2 * d * a / (s * np.sum(w))

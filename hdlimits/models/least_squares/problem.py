@@ -123,6 +123,15 @@ class Problem:
                                    label or f"samples(n={X.shape[0]}, d={X.shape[1]})")
 
     @classmethod
+    def from_dataset(cls, X, y, initial=None, noise=None, label=None):
+        """SGD streaming the rows of a real dataset (docs/datasets.md, docs/conventions.md §10): rows ``X``
+        (n × d), labels ``y`` (n); K = XᵀX/n, θ* the least-squares fit, θ_0 = ``initial`` (default 0),
+        ``noise`` optional fresh label noise per draw. Returns a
+        :class:`~hdlimits.models.dataset.problem.DatasetProblem`."""
+        from hdlimits.models.dataset.problem import DatasetProblem
+        return DatasetProblem.from_dataset(X, y, initial=initial, noise=noise, label=label)
+
+    @classmethod
     def isotropic(cls, d, noise=None, initial_size=1.0, seed=0, label=None):
         """K = I; ``e_0`` a uniformly random direction with ``‖e_0‖² = initial_size``.
 

@@ -1,0 +1,105 @@
+"""Stability edges of SGD on a dataset problem (docs/datasets.md §4).
+
+With a constant γ the data-moment recursion (:mod:`hdlimits.models.dataset.limit`) is
+``D ← A(γ) D + forcing`` with the symmetric, entrywise non-negative matrix
+
+    A(γ) = diag(1 − 2x_i + (1 − 1/B) x_i²) + (γ²/(d²B)) C,    x_i = γλ_i/d,   C_ij = E[z_i² z_j²]
+
+(its diagonal is ``(1 − x_i)² + (κ_i − 1)x_i²/B ≥ 0`` with the kurtosis ``κ_i ≥ 1``), and the mean obeys
+``ē ← (1 − x)ē``. The limit stays bounded iff the Perron root ``ρ(A(γ)) < 1`` and ``γ < 2d/λ_max``. The
+**data edge** is the smallest γ where either fails, computed with the data's ``C``; the **Gaussian
+edge** is the same computation with ``C = λλᵀ + 2 diag λ²`` — it equals
+``hdlimits.critical_lr(problem.gaussian(), SGD)`` (the exact finite-d edge of Gaussian SGD).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+__all__ = ["DatasetCriticalLR", "critical_lr", "perron_root"]
+
+
+@dataclass(frozen=True)
+class DatasetCriticalLR:
+    """The stability edges (module docstring): ``data`` (the data-moment edge; ``float()`` of the object),
+    ``gaussian`` (the finite-d Gaussian edge on the same K), ``mean`` (``2d/λ_max``, where the mean itself
+    diverges), ``infinite_d`` (``2dB/tr K``, the d → ∞ Gaussian value)."""
+
+    data: float
+    gaussian: float
+    mean: float
+    infinite_d: float
+
+    def __float__(self):
+        return float(self.data)
+
+    def __str__(self):
+        return (f"data-moment edge γ = {self.data:.6g}; Gaussian finite-d edge {self.gaussian:.6g}; mean "
+                f"edge 2d/λ_max = {self.mean:.6g}; d → ∞ Gaussian 2dB/tr K = {self.infinite_d:.6g}")
+
+
+def _active(problem):
+    """The modes with λ > 0 (a zero mode never moves and gets no forcing: z_i ≡ 0)."""
+    return np.asarray(problem.eigenvalues) > 0
+
+
+def _fourth(problem, moments):
+    lam = np.asarray(problem.eigenvalues)[_active(problem)]
+    if moments == "gaussian":
+        return np.outer(lam, lam) + np.diag(2.0 * lam * lam)
+    W = problem.rows_eigen_squared[:, _active(problem)]
+    return (W.T @ W) / problem.n
+
+
+def perron_root(problem, lr: float, batch: int = 1, moments: str = "data", C=None) -> float:
+    """``ρ(A(γ))`` of the module docstring (largest eigenvalue of the symmetric non-negative A), over the
+    modes with λ > 0."""
+    lam = np.asarray(problem.eigenvalues)[_active(problem)]
+    d = problem.d
+    C = _fourth(problem, moments) if C is None else C
+    x = lr * lam / d
+    A = (lr * lr / (d * d * batch)) * C
+    A[np.diag_indices(lam.size)] += 1.0 - 2.0 * x + (1.0 - 1.0 / batch) * x * x
+    if lam.size <= 256:
+        return float(np.linalg.eigvalsh(A)[-1])
+    from scipy.sparse.linalg import eigsh
+    return float(eigsh(A, k=1, which="LA", v0=np.ones(lam.size), tol=1e-12)[0][0])
+
+
+def _edge(problem, batch, C, cap):
+    lam = np.asarray(problem.eigenvalues)
+    d = problem.d
+
+    def f(g):
+        return perron_root(problem, g, batch, C=C) - 1.0
+
+    g_inf = 2.0 * d * batch / float(lam.sum())
+    grid = np.geomspace(1e-3 * min(g_inf, cap), cap * (1 - 1e-12), 60)
+    prev = grid[0]
+    if f(prev) >= 0:
+        return float(prev)
+    for g in grid[1:]:
+        if f(g) >= 0:
+            return float(brentq(f, prev, g, xtol=1e-12 * g, rtol=1e-12))
+        prev = g
+    return float(cap)
+
+
+def critical_lr(problem, optimizer, finite_d: bool = True) -> DatasetCriticalLR:
+    """The data-moment and Gaussian stability edges of SGD (batch from ``optimizer``) on a dataset
+    problem (module docstring). ``finite_d`` is accepted for the signature of
+    :func:`hdlimits.critical_lr`; the d → ∞ value is in ``.infinite_d``."""
+    from hdlimits.optimizers import SGD
+    if type(optimizer) is not SGD:
+        raise ValueError("critical_lr on a dataset problem covers hd.SGD(lr, batch), got "
+                         f"{type(optimizer).__name__}")
+    B = int(optimizer.batch)
+    lam = np.asarray(problem.eigenvalues)
+    d = problem.d
+    mean_edge = 2.0 * d / float(lam[0])
+    data = _edge(problem, B, _fourth(problem, "data"), mean_edge)
+    gauss = _edge(problem, B, _fourth(problem, "gaussian"), mean_edge)
+    return DatasetCriticalLR(data=data, gaussian=gauss, mean=mean_edge,
+                             infinite_d=2.0 * d * B / float(lam.sum()))
