@@ -76,6 +76,8 @@ def _status_text(curve):
 
 def _method_text(curve):
     m = getattr(curve, "method", None)
+    if m == "recursion" and hasattr(getattr(curve, "problem", None), "gaussian"):
+        return "data-moment recursion"     # a dataset problem: a closure, not the exact recursion
     return {"ode": "ODE limit", "recursion": "exact recursion"}.get(m, m or "theory")
 
 
