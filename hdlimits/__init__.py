@@ -39,6 +39,8 @@ from hdlimits import models  # hd.models.relu(), logistic(), …: the GLM and mu
 from hdlimits.models import glm as _glm  # noqa: F401  (registers the GLM family)
 from hdlimits.models.glm.problem import GLMProblem
 from hdlimits.models.glm.diagnostics import critical_lr as glm_critical_lr
+from hdlimits import spectra  # spectra as objects (docs/spectra.md)
+from hdlimits.models.least_squares.spectral_problem import SpectralProblem, MergedProblem
 
 __version__ = "0.1.0"
 
@@ -48,4 +50,4 @@ __all__ = ["Problem", "SGD", "PreconditionedSGD", "SignSGD", "Adam", "AdamLimit"
            "stationary_risk", "asymptotic_rate", "kernel_mass", "sign_effects",
            "sign_stationary_excess_risk", "clipping", "derive", "plot", "sweep", "sweeps", "phase",
            "load_result", "GD", "SAM", "sharpness", "models", "GLMProblem",
-           "glm_critical_lr"]
+           "glm_critical_lr", "spectra", "SpectralProblem", "MergedProblem"]

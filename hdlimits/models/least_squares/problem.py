@@ -139,7 +139,7 @@ class Problem:
 
     @classmethod
     def power_law(cls, d, alpha, beta, noise=None, initial_size=1.0, seed=0, rotate=False,
-                  label=None, *, model=None, initial=None):
+                  label=None, *, model=None, initial=None, spectrum=None, rtol=1e-9, merge_rtol=None):
         """Power-law spectrum and initial error (docs/conventions.md §6).
 
         λ_j ∝ j^(−alpha), normalised so that tr K = d; ⟨u_j, e_0⟩² ∝ j^(−beta) with random signs
@@ -150,7 +150,27 @@ class Problem:
         With ``model=`` (and optionally ``initial=``, the student's start) the result is a GLM problem
         whose teacher has these projections (``x*ᵀKx* = initial_size``) and whose student starts at 0
         (:meth:`hdlimits.models.glm.problem.GLMProblem.power_law`).
+
+        ``spectrum="continuous"`` (the default above d = 10⁷) returns a lazy
+        :class:`~hdlimits.models.least_squares.spectral_problem.SpectralProblem` on quadrature nodes
+        accurate to ``rtol`` (no d-length array; limits of SGD and PreconditionedSGD only, no simulation);
+        ``spectrum="explicit"`` forces the d-length problem. ``merge_rtol=`` returns the explicit problem
+        whose limit merges close eigenvalues with a relative risk error ≤ ``merge_rtol``
+        (docs/spectra.md).
         """
+        if spectrum not in (None, "explicit", "continuous"):
+            raise ValueError(f"spectrum must be None, 'explicit' or 'continuous', got {spectrum!r}")
+        if model is None and initial is None:
+            from hdlimits.models.least_squares import spectral_problem as sp
+            big = v.integer("d", d, low=1) > sp.CONTINUOUS_ABOVE
+            if spectrum == "continuous" or (spectrum is None and big and not rotate):
+                if rotate or merge_rtol is not None:
+                    raise ValueError("spectrum='continuous' takes neither rotate=True nor merge_rtol=")
+                return sp.SpectralProblem.power_law(d, alpha, beta, noise, initial_size, rtol, label)
+            if merge_rtol is not None:
+                prob = cls.power_law(d, alpha, beta, noise, initial_size, seed, rotate, label,
+                                     spectrum="explicit")
+                return sp.merged(prob, merge_rtol)
         if model is not None or initial is not None:
             from hdlimits.models.glm.problem import GLMProblem
             return GLMProblem.power_law(d, alpha, beta, model=model, noise=noise, initial_size=initial_size,
