@@ -73,10 +73,12 @@ def _bins(kappa_sorted, ratio):
     return starts
 
 
-def merge_system(system, merge_rtol: float, t_max: float, q: int = 3, ratio: float = 1.5):
+def merge_system(system, merge_rtol: float, t_max: float, q: int = 3, ratio: float | None = None):
     """A :class:`~hdlimits.solvers.modes.ModeSystem` with the same risk to ``merge_rtol`` on ``[0, t_max]``
     (see the module doc); returns ``(merged, info)`` with ``info = {"modes": n, "merged_modes": …,
     "test_error": measured relative error on the test family, "bins": …}``."""
+    if ratio is None:     # initial bins: Gauss error ∝ (width)^(2q), refined below where it is not enough
+        ratio = 1.0 + 2.0 * merge_rtol ** (1.0 / (2 * q))
     if not system.a_is_constant:
         raise ValueError("merge_rtol needs an optimizer whose drift factor a is constant (SGD, "
                          "PreconditionedSGD); this limit's a(P) depends on the risk")

@@ -136,10 +136,24 @@ class MergedProblem:
 
     def __post_init__(self):
         object.__setattr__(self, "merge_rtol", v.real("merge_rtol", self.merge_rtol, low=1e-14, high=0.1))
+        object.__setattr__(self, "_cache", {})
+
+    def merged_system(self, system, t_max: float):
+        """The merged twin of ``system`` on ``[0, t_max]`` (memoised per optimizer and horizon: the
+        problem is immutable, so repeated predictions pay only the integration)."""
+        from hdlimits.spectra.merge import merge_system
+        key = (system.label, float(system.schedule.peak), system.curvature, float(t_max),
+               repr(system.schedule), system.kappa.tobytes(), system.D0.tobytes(), system.weights.tobytes())
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = merge_system(system, self.merge_rtol, float(t_max))
+            if len(self._cache) < 64:
+                self._cache[key] = hit
+        return hit
 
     def __getattr__(self, name):
         # everything else (d, eigenvalues, noise, trace, describe …) is the source's
-        if name in ("source", "merge_rtol"):
+        if name in ("source", "merge_rtol", "_cache"):
             raise AttributeError(name)
         return getattr(self.source, name)
 
@@ -218,11 +232,10 @@ def spectral_sgd_limit(problem: SpectralProblem, optimizer, t_max=None):
 def merged_sgd_limit(problem: MergedProblem, optimizer, t_max=None):
     """The source's limit with close modes merged on ``[0, t_max]`` (exact when ``t_max`` is None)."""
     from hdlimits.models.least_squares.reductions import sgd_limit
-    from hdlimits.spectra.merge import merge_system
     system = sgd_limit(problem.source, optimizer, t_max)
     if t_max is None:
         return system
-    out, _ = merge_system(system, problem.merge_rtol, float(t_max))
+    out, _ = problem.merged_system(system, t_max)
     return out
 
 
