@@ -200,6 +200,17 @@ class Problem:
                                  label or f"power_law(d={d}, alpha={alpha:g}, beta={beta:g})")
         return dataclasses.replace(prob, seed=seq.entropy)
 
+    @classmethod
+    def plrf(cls, v, d, alpha, beta, batch=1, method="auto", seed=0, smoothing=1e-2, rtol=1e-8, label=None):
+        """Power-law random features (arXiv 2405.15074) reduced exactly to Gaussian least squares with
+        covariance ``K = WᵀDW`` (rescaled to tr K = d) and noise ``N(0, 𝒫*)`` (docs/scaling.md §1–§3).
+        ``method``: ``"explicit"`` (one draw of W from ``seed``; a Problem), ``"deterministic"`` (the
+        Silverstein deterministic equivalent, no d×d matrix; a SpectralProblem), ``"auto"``. The paper's
+        setting and conversions are ``problem.plrf`` (``.sgd(γ_paper)`` builds ``hd.SGD`` with
+        ``γ = γ_paper·B·tr K`` and this batch; ``.time(steps)``; ``.paper_loss(risk) = 2·risk``)."""
+        from hdlimits.models.least_squares.plrf import plrf_problem
+        return plrf_problem(v, d, alpha, beta, batch, method, seed, smoothing, rtol, label)
+
     # -------------------------------------------------------------------- derived quantities
     @property
     def d(self) -> int:
