@@ -7,8 +7,10 @@ paper's ``𝒫 = 2·risk`` (no ½, 𝒫* included). For each compute ``f``, the 
 ``d*(f) = argmin_d 𝒫(d, r = f/(Bd))`` and the frontier ``𝒫*(f) = 𝒫(d*(f), f)``; power laws
 ``d* ∝ f^{ξ}``, ``𝒫* ∝ f^{−η}`` are fitted by least squares in log–log with standard errors.
 
-Learning rate: the paper's step ``γ_p`` (sum over the batch); by default ``γ_p = 1/tr K`` (``γ = B`` in
-hdlimits units, half the d → ∞ critical ``2B``; docs/conventions.md §6).
+Learning rate: the paper's step ``γ_p`` (sum over the batch; ``γ = γ_p·B·tr K`` in hdlimits units,
+docs/conventions.md §6); by default half the finite-d critical learning rate of each ``d``
+(``hd.critical_lr``), since with a steep spectrum the top mode alone can make a fixed ``γ_p`` unstable
+at small ``d``.
 
 The phases (``phase(α, β)``) and the heuristic exponents of docs/scaling.md §5 (Ia, II, III; derived by
 balancing the dominant terms; the other phases have none here).
@@ -75,7 +77,7 @@ def loss_vs_compute(alpha, beta, d, flops, batch: int = 1, v_ratio: float = 4.0,
                     seed: int = 0) -> ScalingCurves:
     """𝒫(d, f) on the grid ``d × flops`` from the limit of SGD on ``hd.Problem.plrf(v = v_ratio·d, d, …)``
     (``method`` as there: explicit draws for small ``v·d``, the deterministic equivalent above).
-    ``lr``: the paper's ``γ_p`` (default ``1/tr K`` for each d)."""
+    ``lr``: the paper's ``γ_p`` (default: half the finite-d critical learning rate of each d)."""
     from hdlimits.models.least_squares.problem import Problem
     from hdlimits.predict import predict_risk
     alpha = v.real("alpha", alpha, low=0.0, low_open=True)
@@ -94,7 +96,12 @@ def loss_vs_compute(alpha, beta, d, flops, batch: int = 1, v_ratio: float = 4.0,
         prob = Problem.plrf(v=int(math.ceil(v_ratio * di)), d=int(di), alpha=alpha, beta=beta, batch=batch,
                             method=method, seed=seed)
         setup = prob.plrf
-        g = 1.0 / setup.trace if lr is None else float(lr)
+        if lr is None:   # half the finite-d critical rate (docs/sgd.md §5), in the paper's units
+            from hdlimits.models.least_squares.diagnostics import critical_lr
+            from hdlimits.optimizers import SGD
+            g = 0.5 * critical_lr(prob, SGD(1.0, batch=batch)) / (batch * setup.trace)
+        else:
+            g = float(lr)
         lrs[i] = g
         methods.append(setup.method)
         steps = fl / (batch * di)

@@ -42,7 +42,7 @@ def test_loss_vs_compute_small_grid_decreases_with_compute():
     assert cur.methods == ["explicit"] * 3
     for row in cur.loss:
         vals = row[np.isfinite(row)]
-        assert np.all(np.diff(vals) < 0)
+        assert np.all(np.diff(vals) <= 1e-12 * vals[1:])     # falls, then sits at the floor
     # more parameters reach a lower loss at the largest compute (capacity term 𝒫* falls with d)
     assert cur.loss[-1, -1] < cur.loss[0, -1]
     with pytest.raises(ValueError, match="d must hold"):
