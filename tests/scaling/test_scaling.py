@@ -47,3 +47,18 @@ def test_loss_vs_compute_small_grid_decreases_with_compute():
     assert cur.loss[-1, -1] < cur.loss[0, -1]
     with pytest.raises(ValueError, match="d must hold"):
         scaling.loss_vs_compute(1.0, 0.75, d=[16], flops=[1e4])
+
+
+def test_cli_scaling_prints_the_frontier_and_draws(tmp_path):
+    import io
+    from hdlimits.cli.main import main
+    png = tmp_path / "plane.png"
+    buf = io.StringIO()
+    import contextlib
+    with contextlib.redirect_stdout(buf):
+        code = main(["scaling", "--alpha", "1.0", "--beta", "0.3", "--d-max", "64", "--n-d", "5",
+                     "--flops-max", "1e6", "--n-flops", "6", "--diagram", str(png)])
+    text = buf.getvalue()
+    assert code == 0
+    assert "phase Ia" in text and "d*" in text and "heuristic 0.333" in text
+    assert png.exists() and png.stat().st_size > 10_000
