@@ -25,7 +25,7 @@ from hdlimits.core import validation as v
 from hdlimits.spectra.quadrature import density_rule, harmonic, power_sum_rule
 
 __all__ = ["Spectrum", "PowerLaw", "Density", "Explicit", "power_law", "marchenko_pastur",
-           "from_density", "explicit", "Nodes"]
+           "from_density", "explicit", "merged", "Nodes"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,5 +174,12 @@ def from_density(f, support, normalize: bool = True) -> Density:
 
 
 def explicit(eigenvalues) -> Explicit:
-    """Explicit eigenvalues (see ``hd.spectra.merged`` for merging close ones with a stated error)."""
+    """Explicit eigenvalues (see :func:`merged` for merging close ones with a stated error)."""
     return Explicit(v.vector("eigenvalues", eigenvalues, nonnegative=True))
+
+
+def merged(problem, merge_rtol=1e-6):
+    """An explicit ``hd.Problem`` whose limit is solved on merged modes with a relative risk error
+    ≤ ``merge_rtol`` on the horizon of each call (docs/spectra.md §4); a ``MergedProblem``."""
+    from hdlimits.models.least_squares.spectral_problem import merged as _merged
+    return _merged(problem, merge_rtol)
