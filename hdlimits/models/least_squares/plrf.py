@@ -92,7 +92,7 @@ def _j_rule(v_dim, alpha, beta, rtol):
     return x ** (-2 * alpha), w, x
 
 
-def _solve_m(z, Dj, wj, d, m0=None, iters=80):
+def _solve_m(z, Dj, wj, d, m0=None, iters=600):
     """``m`` with ``1/m = −z + (1/d) Σ_j w_j D_j/(1 + D_j m)`` at the points ``z`` (vectorised): damped
     fixed-point steps (a contraction in the upper half plane) until close, then Newton; a Newton step that
     leaves the upper half plane or raises the residual is replaced by a fixed-point step."""
@@ -181,9 +181,10 @@ def density_nodes(v_dim, d, alpha, beta, smoothing=1e-2, rtol=1e-8):
     lam = np.exp(u)
     r2, f2, m2 = _densities(lam, 2 * smoothing, Dj, wj, c2, d)
     r1, f1, _ = _densities(lam, smoothing, Dj, wj, c2, d, m2)
-    # inside the support ρ_ε ≈ ρ_2ε; outside it only the Cauchy tails remain (∝ ε), where 2ρ_ε − ρ_2ε ≈ 0:
-    # such points get no mass (a phantom mode beyond the top edge would be unstable at large γκ/d)
-    support = (2 * r1 - r2) > 0.25 * r1
+    # outside the support only the Cauchy tails remain (∝ ε), where 2ρ_ε − ρ_2ε ≈ 0: such points get no
+    # mass (a phantom mode beyond the top edge would be unstable at large γκ/d)
+    # (r_ε = ρ + εT + O(ε²): the Richardson value must stand out of the first-order tail εT = r_2ε − r_ε)
+    support = (2 * r1 - r2) > 0.1 * np.abs(r2 - r1)
     rho = np.where(support, 2 * r1 - r2, 0.0)
     phi = np.where(support, np.clip(2 * f1 - f2, 0.0, None), 0.0)
     mass = d * rho * wu * lam                                # dλ = λ du
