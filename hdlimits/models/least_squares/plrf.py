@@ -233,8 +233,19 @@ def plrf_problem(v_dim, d, alpha, beta, batch=1, method="auto", seed=0, smoothin
     scale = d / tr
     pstar = p_star(v_dim, d, alpha, beta, rtol)
     p0 = harmonic(v_dim, 2 * alpha + 2 * beta)
+    # self-check: the forcing measure must carry θ*ᵀKθ* = 𝒫(0) − 𝒫* (both exact sums over j)
+    target = p0 - pstar
+    err = abs(float(np.sum(mass * lam * D0)) - target) / target
+    if err > 0.02:
+        import warnings
+        warnings.warn(f"Problem.plrf(method='deterministic'): the smoothed deterministic spectrum carries "
+                      f"θ*ᵀKθ* with a relative error of {err:.2g} at d = {d} (its isolated top eigenvalues are "
+                      f"narrower than the smoothing {smoothing:g}); risks are off by as much — use "
+                      f"method='explicit' (v·d ≲ 10⁷) or a smaller smoothing (docs/scaling.md §3)",
+                      UserWarning, stacklevel=3)
     prob = SpectralProblem(lam * scale, mass, D0 / scale, d, noise_mod.gaussian(math.sqrt(pstar)), float(d),
-                           None, name, {"smoothing": smoothing, "rtol": rtol, "nodes": int(lam.size)})
+                           None, name, {"smoothing": smoothing, "rtol": rtol, "nodes": int(lam.size),
+                                        "target_mass_error": err})
     setup = PLRF(v_dim, d, alpha, beta, batch, tr, pstar, "deterministic", p0)
     return _attach(prob, setup)
 

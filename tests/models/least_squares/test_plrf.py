@@ -89,3 +89,11 @@ def test_validation():
         hd.Problem.plrf(v=10, d=10, alpha=A, beta=BETA)
     with pytest.raises(ValueError, match="method must be"):
         hd.Problem.plrf(v=40, d=10, alpha=A, beta=BETA, method="exact")
+
+
+def test_deterministic_self_check_warns_when_the_target_mass_is_off():
+    # at v = 4·10⁴, d = 10⁴ the isolated top eigen-bumps are narrower than the smoothing: θ*ᵀKθ* is ≈ 6 %
+    # short of 𝒫(0) − 𝒫* (docs/scaling.md §3), which the factory measures and reports
+    with pytest.warns(UserWarning, match="relative error"):
+        prob = hd.Problem.plrf(v=40_000, d=10_000, alpha=A, beta=BETA, method="deterministic")
+    assert prob.info["target_mass_error"] > 0.02
