@@ -2,7 +2,6 @@
 (docs/scaling.md §4–§5); ``--diagram PATH`` also draws the (α, β) phase plane."""
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np

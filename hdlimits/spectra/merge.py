@@ -18,7 +18,6 @@ that test-family error amplified at most by the Volterra factor ``1/(1 − M)`` 
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 

@@ -29,7 +29,7 @@ width ε of the spectrum, which keeps the mass and moves decay rates by O(ε).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -201,7 +201,6 @@ def plrf_problem(v_dim, d, alpha, beta, batch=1, method="auto", seed=0, smoothin
     returns a :class:`~hdlimits.models.least_squares.problem.Problem` (exact reduction, simulable);
     ``"deterministic"`` a lazy SpectralProblem on the deterministic-equivalent spectrum; ``"auto"``:
     explicit when ``v·d ≤ 4·10⁶``. The setting and conversions are in ``problem.plrf``."""
-    import dataclasses
     from hdlimits.models.least_squares.problem import Problem
     from hdlimits.models.least_squares.spectral_problem import SpectralProblem
     v_dim = v.integer("v", v_dim, low=2)
