@@ -44,6 +44,9 @@ from hdlimits import feature_learning  # layer-wise preconditioning and feature 
 from hdlimits.models import dataset as _dataset  # noqa: F401  (registers the dataset family)
 from hdlimits.models.dataset.problem import DatasetProblem
 from hdlimits import features
+from hdlimits import spectra  # spectra as objects (docs/spectra.md)
+from hdlimits import scaling  # scaling laws of power-law random features (docs/scaling.md)
+from hdlimits.models.least_squares.spectral_problem import SpectralProblem, MergedProblem
 
 __version__ = "0.1.0"
 
@@ -53,4 +56,5 @@ __all__ = ["Problem", "SGD", "PreconditionedSGD", "SignSGD", "Adam", "AdamLimit"
            "stationary_risk", "asymptotic_rate", "kernel_mass", "sign_effects",
            "sign_stationary_excess_risk", "clipping", "derive", "plot", "sweep", "sweeps", "phase",
            "load_result", "GD", "SAM", "sharpness", "models", "GLMProblem",
-           "glm_critical_lr", "norms", "SpectralSGD", "DatasetProblem", "features", "feature_learning"]
+           "glm_critical_lr", "norms", "SpectralSGD", "DatasetProblem", "features", "feature_learning",
+           "spectra", "SpectralProblem", "MergedProblem", "scaling"]

@@ -48,7 +48,8 @@ def _sgd_type(problem, optimizer, lr=None):
                              "pass lr=<number> (the constant γ to evaluate them at)")
         lr = sched.peak
     mask = system.kappa > 0
-    return system, system.kappa[mask], system.weights[mask], a, s, b0, float(lr)
+    # modes with mass m_i stand for m_i directions (docs/integrator.md §12): they weigh in the kernel
+    return system, system.kappa[mask], system.weights[mask] * system.mass[mask], a, s, b0, float(lr)
 
 
 def kernel_mass(problem, optimizer, lr=None, finite_d: bool = True) -> float:

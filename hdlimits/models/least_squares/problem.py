@@ -148,7 +148,7 @@ class Problem:
 
     @classmethod
     def power_law(cls, d, alpha, beta, noise=None, initial_size=1.0, seed=0, rotate=False,
-                  label=None, *, model=None, initial=None):
+                  label=None, *, model=None, initial=None, spectrum=None, rtol=1e-9, merge_rtol=None):
         """Power-law spectrum and initial error (docs/conventions.md §6).
 
         λ_j ∝ j^(−alpha), normalised so that tr K = d; ⟨u_j, e_0⟩² ∝ j^(−beta) with random signs
@@ -159,7 +159,27 @@ class Problem:
         With ``model=`` (and optionally ``initial=``, the student's start) the result is a GLM problem
         whose teacher has these projections (``x*ᵀKx* = initial_size``) and whose student starts at 0
         (:meth:`hdlimits.models.glm.problem.GLMProblem.power_law`).
+
+        ``spectrum="continuous"`` (the default above d = 10⁷) returns a lazy
+        :class:`~hdlimits.models.least_squares.spectral_problem.SpectralProblem` on quadrature nodes
+        accurate to ``rtol`` (no d-length array; limits of SGD and PreconditionedSGD only, no simulation);
+        ``spectrum="explicit"`` forces the d-length problem. ``merge_rtol=`` returns the explicit problem
+        whose limit merges close eigenvalues with a relative risk error ≤ ``merge_rtol``
+        (docs/spectra.md).
         """
+        if spectrum not in (None, "explicit", "continuous"):
+            raise ValueError(f"spectrum must be None, 'explicit' or 'continuous', got {spectrum!r}")
+        if model is None and initial is None:
+            from hdlimits.models.least_squares import spectral_problem as sp
+            big = v.integer("d", d, low=1) > sp.CONTINUOUS_ABOVE
+            if spectrum == "continuous" or (spectrum is None and big and not rotate):
+                if rotate or merge_rtol is not None:
+                    raise ValueError("spectrum='continuous' takes neither rotate=True nor merge_rtol=")
+                return sp.SpectralProblem.power_law(d, alpha, beta, noise, initial_size, rtol, label)
+            if merge_rtol is not None:
+                prob = cls.power_law(d, alpha, beta, noise, initial_size, seed, rotate, label,
+                                     spectrum="explicit")
+                return sp.merged(prob, merge_rtol)
         if model is not None or initial is not None:
             from hdlimits.models.glm.problem import GLMProblem
             return GLMProblem.power_law(d, alpha, beta, model=model, noise=noise, initial_size=initial_size,
@@ -188,6 +208,17 @@ class Problem:
         prob = cls.from_spectrum(lam, e0, noise, basis,
                                  label or f"power_law(d={d}, alpha={alpha:g}, beta={beta:g})")
         return dataclasses.replace(prob, seed=seq.entropy)
+
+    @classmethod
+    def plrf(cls, v, d, alpha, beta, batch=1, method="auto", seed=0, smoothing=1e-2, rtol=1e-8, label=None):
+        """Power-law random features (arXiv 2405.15074) reduced exactly to Gaussian least squares with
+        covariance ``K = WᵀDW`` (rescaled to tr K = d) and noise ``N(0, 𝒫*)`` (docs/scaling.md §1–§3).
+        ``method``: ``"explicit"`` (one draw of W from ``seed``; a Problem), ``"deterministic"`` (the
+        Silverstein deterministic equivalent, no d×d matrix; a SpectralProblem), ``"auto"``. The paper's
+        setting and conversions are ``problem.plrf`` (``.sgd(γ_paper)`` builds ``hd.SGD`` with
+        ``γ = γ_paper·B·tr K`` and this batch; ``.time(steps)``; ``.paper_loss(risk) = 2·risk``)."""
+        from hdlimits.models.least_squares.plrf import plrf_problem
+        return plrf_problem(v, d, alpha, beta, batch, method, seed, smoothing, rtol, label)
 
     # -------------------------------------------------------------------- derived quantities
     @property

@@ -250,3 +250,5 @@ def register() -> None:
     for opt_type, fn in ((SGD, sgd_limit), (ClippedSGD, clipped_limit), (NormalizedSGD, normalized_limit),
                          (SignSGD, sign_limit), (AdamLimit, adam_limit), (Adam, adam_limit)):
         register_limit(Problem, opt_type, fn)
+    from hdlimits.models.least_squares import spectral_problem   # lazy spectra (docs/spectra.md)
+    spectral_problem.register()
