@@ -9,6 +9,7 @@
 (ii) simulate (numba kernels, in-kernel lane RNG) vs a plain numpy streaming loop and vs numpy Generator +
      a numba kernel, in ns per coordinate-step, Gaussian and Rademacher data, 1 and 2 workers; dense K in
      us per sample against the GEMM bound.
+(iii) clipped, normalized and sign predict_risk against SGD's (d = 10^4, t in [0, 100]).
 
 Run:  python scripts/bench.py [--quick] [--skip-ode] [--skip-sim]
 Extra benchmarks of other parts live next to this file (bench_derive.py, bench_phase.py,
@@ -111,6 +112,26 @@ def bench_ode(sizes, t_max=100.0, ivp_limit=120.0):
         print(f"{n:>7} {prob.eigenvalues.max():>10.1f} {t_ours:>9.4f} {t_ivp:>9.2f} "
               f"{t_ivp / t_ours:>8.0f}x {err_o:>9.1e} {err_i:>9.1e} {t_eul:>10.3f} "
               f"{t_eul / t_ours:>8.0f}x {err_e:>10.1e}  {ref}{note}  [{ours.info['steps']} steps]")
+
+
+def bench_limits_cost(d=10_000, t_max=100.0, repeat=3):
+    """Clipped, normalized and sign limits against SGD's (issue 14, part 5: clipped ≤ 2× SGD)."""
+    import math
+    print(f"\n(iii) cost of the P-dependent limits against SGD's: power_law(alpha=0.8, beta=1.0), d = {d}, "
+          f"t in [0, {t_max:g}], 41 output times, default rtol, best of {repeat} interleaved")
+    prob = hd.Problem.power_law(d=d, alpha=0.8, beta=1.0, noise=hd.noise.gaussian(0.3), seed=0)
+    t = np.linspace(0.0, t_max, 41)
+    opts = {"SGD": hd.SGD(1.0), "ClippedSGD(c=0.5)": hd.ClippedSGD(1.0, clip=0.5 * math.sqrt(prob.trace)),
+            "NormalizedSGD": hd.NormalizedSGD(1.0), "SignSGD": hd.SignSGD(1.0)}
+    for o in opts.values():
+        hd.predict_risk(prob, o, t[:3], store_modes=False)             # compile
+    res = {}
+    times = _interleaved([lambda o=o: res.__setitem__(id(o), hd.predict_risk(prob, o, t, store_modes=False))
+                          for o in opts.values()], repeat)
+    for (name, o), sec in zip(opts.items(), times):
+        r = res[id(o)]
+        print(f"{name:>18}: {sec * 1e3:8.1f} ms  {sec / times[0]:5.2f}x SGD  ({r.info['steps']} steps, "
+              f"{r.info['rejected']} rejected)")
 
 
 def numpy_loop(prob, lr, steps, seed, data="gaussian"):
@@ -231,6 +252,8 @@ def main(argv=None):
     print(f"hdlimits {hd.__version__}, {os.cpu_count()} CPUs")
     if not args.skip_ode:
         bench_ode([1000, 10000] if args.quick else [1000, 10000, 100000])
+    if not args.skip_ode:
+        bench_limits_cost(10_000, 100.0, 2 if args.quick else 3)
     if not args.skip_sim:
         bench_sim([500, 2000] if args.quick else [500, 2000, 8000], 2.0 if args.quick else 5.0)
     here = os.path.dirname(os.path.abspath(__file__))
