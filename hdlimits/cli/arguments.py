@@ -150,6 +150,9 @@ def add_simulation_arguments(parser):
     g.add_argument("--data", choices=["gaussian", "rademacher"], default="gaussian",
                    help="gaussian: x ~ N(0, K); rademacher: x = K^½ξ with ξ_j = ±1 (universality)")
     g.add_argument("--workers", type=int, default=None, help="worker threads (default: all CPUs)")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on a dask.distributed cluster at this scheduler address (e.g. "
+                        "tcp://host:8786); the same --seed gives the same result as a local run")
     g.add_argument("--no-progress", action="store_true",
                    help="no progress line on stderr (shown for runs longer than a few seconds)")
     return g

@@ -164,8 +164,10 @@ def _run_sim(args, prob, opt, t):
     from hdlimits.sim.simulate import simulate
     start = time.perf_counter()
     with capture() as warned, naming_options(args):
+        sched = getattr(args, "scheduler", None)
         sim = simulate(prob, opt, t, runs=args.runs, seed=args.seed, data=args.data,
-                       workers=args.workers, progress=not args.no_progress)
+                       workers=args.workers, progress=not args.no_progress,
+                       backend="dask" if sched else "local", scheduler=sched)
     return sim, time.perf_counter() - start, warned
 
 

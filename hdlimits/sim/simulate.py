@@ -32,7 +32,7 @@ from hdlimits.core.schedules import lr_values
 from hdlimits.models.least_squares import kernels as kernels
 from hdlimits.sim.registry import lookup
 from hdlimits.sim.progress import Progress
-from hdlimits.sim.rng import fill_normal, fill_rademacher, seed_state
+from hdlimits.sim.rng import fill_normal, fill_rademacher, padded, seed_state
 
 __all__ = ["simulate"]
 
@@ -124,7 +124,7 @@ def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, 
     if setup.dense:
         max_steps = setup.rows // B
     else:
-        xbuf = np.empty((B, d))
+        xbuf = np.empty((B, padded(d)))          # the block generator writes whole lane rounds
         max_steps = max(1, _BLOCK_WORK // (d * B))
     k = 0
     io = 0
@@ -235,8 +235,12 @@ def _repeatable(seq: np.random.SeedSequence):
     return np.random.SeedSequence(seq.entropy, spawn_key=seq.spawn_key, pool_size=seq.pool_size)
 
 
+BACKENDS = ("local", "dask")
+
+
 def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian",
-             workers: int | None = None, progress: bool | None = None) -> SimulationResult:
+             workers: int | None = None, progress: bool | None = None, backend: str = "local",
+             scheduler=None) -> SimulationResult:
     """Simulate ``runs`` independent streaming runs and average their risk.
 
     Parameters
@@ -252,13 +256,25 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
     data : ``"gaussian"`` (x ~ N(0, K)) or ``"rademacher"`` (x = K^{1/2}ξ, ξ_j = ±1).
     workers : worker threads (default: the number of CPUs).
     progress : show a progress line on stderr once the run has taken a few seconds (default True).
+    backend : ``"local"`` (threads of this process, the default) or ``"dask"``: the runs are spread
+        over a ``dask.distributed`` cluster with the same ``SeedSequence`` children, so the result is
+        bit-identical to a local run (:mod:`hdlimits.sim.distributed`); ``workers`` is then ignored.
+    scheduler : for ``backend="dask"``: ``None`` (the default client, else a temporary local
+        cluster), a scheduler address ``"tcp://host:8786"`` or a ``distributed.Client``.
 
     A run whose ``eᵀKe`` exceeds ``1e10 × (e_0ᵀKe_0 + E ε²)`` or stops being finite is stopped and
     counted as diverged; its values from then on are ``inf`` and ``status`` says when the first run
     diverged.
     """
     check_pair(problem, optimizer)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+    if backend == "local" and scheduler is not None:
+        raise ValueError("scheduler is only used with backend='dask'")
     driver = simulator_for(problem, optimizer)
+    if driver is not None and backend != "local":
+        raise ValueError(f"backend={backend!r} is available for least-squares problems only; "
+                         f"use backend='local' for {type(problem).__name__}")
     if driver is not None:      # a family with its own Monte Carlo (e.g. GLM students, docs/glm.md §5)
         return driver(problem, optimizer, t, runs=runs, seed=seed, data=data, workers=workers,
                       progress=progress)
@@ -279,10 +295,14 @@ def simulate(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian
                                        pool_size=base.pool_size) for i in range(runs)]
     prog = Progress(runs * int(steps_out[-1]), enabled=progress)
 
-    results = _flag_nonfinite(_run_all(setup, children, steps_out, thr, prog, min(workers, runs)),
-                              steps_out)
+    if backend == "dask":
+        from hdlimits.sim.distributed import run_dask
+        raw = run_dask(problem, optimizer, data, children, steps_out, thr, prog, scheduler)
+    else:
+        raw = _run_all(setup, children, steps_out, thr, prog, min(workers, runs))
+    results = _flag_nonfinite(raw, steps_out)
     prog.close()
-    info = {"steps": int(steps_out[-1])}
+    info = {"steps": int(steps_out[-1]), "backend": backend}
     if requested is not None:
         info["requested_t"] = requested
     P = np.array([r[0] for r in results])                      # runs × times, eᵀKe

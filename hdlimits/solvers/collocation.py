@@ -110,9 +110,30 @@ def _near_zero_mode(i, ka, mka, wi, Di, d, gam, h, phi1, phi2, phiq, has_prev, s
         GW[i, 2] = w12
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _clock_moments(D0, D1, Phi, eP, ph, p1, p2, int1, q1, q2, int2):
+    """``∫_0^1 e^{−Φ(1−θ)} L_j(θ) D(θ) dθ`` for the two quadratics ``L_1 = p1 θ + p2 θ²``,
+    ``L_2 = q1 θ + q2 θ²`` (``int1``, ``int2`` their integrals over [0, 1]), with ``D(θ)`` the clock
+    relaxation ``e^{−Φθ} D0 + (1 − e^{−Φθ}) G`` through ``D(1) = D1`` (linear in θ when Φ < 10⁻³).
+    ``ph`` holds ``e^{−Φ}, φ_1..φ_4`` at ``−Φ``; the moments are ``∫ e^{−Φ(1−θ)} θ^k = k! φ_{k+1}(−Φ)``."""
+    M1 = ph[2]
+    M2 = 2.0 * ph[3]
+    if Phi >= 1e-3:
+        G = (D1 - eP * D0) / (Phi * ph[1])            # 1 − e^{−Φ} = Φ φ_1(−Φ)
+        K1 = p1 * M1 + p2 * M2
+        K2 = q1 * M1 + q2 * M2
+        return eP * (D0 - G) * int1 + G * K1, eP * (D0 - G) * int2 + G * K2
+    M3 = 6.0 * ph[4]
+    dD = D1 - D0
+    # D linear: (p1 θ + p2 θ²)(D0 + dD θ)
+    I1 = p1 * D0 * M1 + (p2 * D0 + p1 * dD) * M2 + p2 * dD * M3
+    I2 = q1 * D0 * M1 + (q2 * D0 + q1 * dD) * M2 + q2 * dD * M3
+    return I1, I2
+
+
 @nb.njit(cache=True, nogil=True)
 def _mode_pass(kappa, mk, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, Up, Vp, gam_m, a_m,
-               h, store, E2, GW, S, Scub, Slin):
+               h, store, E2, GW, S, Scub, Slin, bcur, SA):
     """One pass over the modes for fixed node scalars.
 
     ``mk[i] = m_i κ_i`` is the weight of mode i in ``P`` (mass times eigenvalue; see ModeSystem).
@@ -121,6 +142,12 @@ def _mode_pass(kappa, mk, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, U
     ``(c_mid, c_end)``. ``Scub`` (j = −1..2) holds the end-of-step sums of the cubic-minus-quadratic
     correction and ``Slin`` (j = 0, 2) those of the linear interpolant (error estimates). With ``store``, per-mode end weights go to
     ``E2`` and ``GW`` (for the state update).
+
+    ``SA[k, j]`` receives the sensitivity of the node value ``P_k`` (k = 0: h/2, 1: h) to the node
+    value ``A_{j+1}`` of ``A = 2γa`` at fixed forcing (docs/integrator.md §16): the linearisation
+    ``δD_i(s) = −κ_i ∫ e^{−(φ_i(s)−φ_i(u))} δA(u) D_i(u) du`` with the clock taken uniform over the
+    interval and ``D_i`` relaxing exponentially in it between its end values (those with ``b`` at the
+    guesses ``bcur``), summed over the modes (near-zero-rate modes are left out).
     """
     n = kappa.size
     ph = np.empty(5)
@@ -135,6 +162,7 @@ def _mode_pass(kappa, mk, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, U
         Scub[j] = 0.0
     Slin[0] = 0.0
     Slin[1] = 0.0
+    SA[0, 0] = SA[0, 1] = SA[1, 0] = SA[1, 1] = 0.0
     c_mid = 0.0
     c_end = 0.0
     # clock integrals at h/4 (only the near-zero-rate branch below uses them)
@@ -180,6 +208,17 @@ def _mode_pass(kappa, mk, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, U
         _weights3(c, phi2, c, ph1, wc)
         for j in range(3):
             S[0, j] += mka * g[j] * wc[j]
+        # sensitivities to the node values A1, A2 (see the docstring): θ^k moments of e^{−Φ(1−θ)}
+        D0i = D0[i]
+        Dh = e2 * D0i + bcur[0] * g[0] * wq[0] + bcur[1] * g[1] * wq[1] + bcur[2] * g[2] * wq[2]
+        Dm = e1 * D0i + bcur[0] * g[0] * wc[0] + bcur[1] * g[1] * wc[1] + bcur[2] * g[2] * wc[2]
+        fk = -mka * ka * h
+        I1, I2 = _clock_moments(D0i, Dh, phi2, e2, ph, 4.0, -4.0, 2.0 / 3.0, -1.0, 2.0, 1.0 / 6.0)
+        SA[1, 0] += fk * I1
+        SA[1, 1] += fk * I2
+        I1, I2 = _clock_moments(D0i, Dm, phi1, e1, ph1, 2.0, -1.0, 2.0 / 3.0, -0.5, 0.5, -1.0 / 12.0)
+        SA[0, 0] += 0.5 * fk * I1
+        SA[0, 1] += 0.5 * fk * I2
         # linear estimate (nodes 0 and 1 in θ)
         Slin[0] += mka * g[0] * phi2 * (ph[1] - ph[2])
         Slin[1] += mka * g[2] * phi2 * ph[2]

@@ -13,6 +13,8 @@ are found by a 2×2 chord solve inside an a(P) fixed-point loop (the per-mode wo
 values of ``b``). The per-mode pieces live in :mod:`hdlimits.solvers.collocation`.
 The local error is estimated by the difference with a cubic interpolant that also uses the previous
 node; steps grow geometrically when the solution is smooth, so long horizons cost O(log t) steps.
+When ``a`` depends on ``P`` the node values are found by Newton with the analytic sensitivity of the
+clocks (docs/integrator.md §16): about two passes over the modes per step instead of three to four.
 """
 from __future__ import annotations
 
@@ -92,6 +94,114 @@ def _solve_nodes(c_mid, c_end, S, b0, P1, P2, cp1, cp2):
     return P1, P2, True
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _extrapolate(p0, p1, p2, hp, s):
+    """The quadratic through ``(−hp, p0), (−hp/2, p1), (0, p2)`` at ``s``."""
+    x = s / hp
+    return (p0 * (x + 0.5) * x * 2.0 - p1 * (x + 1.0) * x * 4.0 + p2 * (x + 1.0) * (x + 0.5) * 2.0)
+
+
+@nb.njit(cache=True, nogil=True)
+def _newton(x1, x2, g1, g2, S, SA, gam, cp1, cp2, J):
+    """A Newton step for the node values ``x = G(x)`` of the ``a(P)`` iteration.
+
+    ``G`` solves ``P_k = c_k(A) + Σ_j b(P_j) S_kj`` for given node values of ``A = 2γa``;
+    ``dG/dA = (I − S'_b)⁻¹ SA`` (``S'_b`` the chord Jacobian's b-part at ``g``, ``SA`` from the mode
+    pass) and ``dA_j/dx_j = 2γ_j a'(x_j)`` (central differences). Returns
+    ``(x1', x2', est1, est2, ok)`` with ``x' = x + (I − J)⁻¹ f``, ``f = g − x``, and ``est = J (I − J)⁻¹ f``
+    the estimated distance of ``g`` from the fixed point.
+    """
+    e1 = 1e-6 * abs(g1) + 1e-300
+    e2 = 1e-6 * abs(g2) + 1e-300
+    db1 = (_B(g1 + e1, cp1) - _B(max(g1 - e1, 0.0), cp1)) / (g1 + e1 - max(g1 - e1, 0.0))
+    db2 = (_B(g2 + e2, cp2) - _B(max(g2 - e2, 0.0), cp2)) / (g2 + e2 - max(g2 - e2, 0.0))
+    k1 = 1e-6 * abs(x1) + 1e-300
+    k2 = 1e-6 * abs(x2) + 1e-300
+    da1 = 2.0 * gam[1] * (_A(x1 + k1, cp1) - _A(max(x1 - k1, 0.0), cp1)) / (x1 + k1 - max(x1 - k1, 0.0))
+    da2 = 2.0 * gam[2] * (_A(x2 + k2, cp2) - _A(max(x2 - k2, 0.0), cp2)) / (x2 + k2 - max(x2 - k2, 0.0))
+    # (I − S'_b)
+    m11 = 1.0 - db1 * S[0, 1]
+    m12 = -db2 * S[0, 2]
+    m21 = -db1 * S[1, 1]
+    m22 = 1.0 - db2 * S[1, 2]
+    det = m11 * m22 - m12 * m21
+    if det == 0.0 or not math.isfinite(det):
+        return x1, x2, 0.0, 0.0, False
+    # J = (I − S'_b)⁻¹ SA diag(da)
+    for c in range(2):
+        da = da1 if c == 0 else da2
+        r1 = SA[0, c] * da
+        r2 = SA[1, c] * da
+        J[0, c] = (m22 * r1 - m12 * r2) / det
+        J[1, c] = (m11 * r2 - m21 * r1) / det
+    f1 = g1 - x1
+    f2 = g2 - x2
+    n11 = 1.0 - J[0, 0]
+    n12 = -J[0, 1]
+    n21 = -J[1, 0]
+    n22 = 1.0 - J[1, 1]
+    dn = n11 * n22 - n12 * n21
+    if dn == 0.0 or not math.isfinite(dn):
+        return x1, x2, 0.0, 0.0, False
+    s1 = (n22 * f1 - n12 * f2) / dn
+    s2 = (n11 * f2 - n21 * f1) / dn
+    y1 = x1 + s1
+    y2 = x2 + s2
+    est1 = J[0, 0] * s1 + J[0, 1] * s2
+    est2 = J[1, 0] * s1 + J[1, 1] * s2
+    if not (y1 > 0.0 and y2 > 0.0 and math.isfinite(y1) and math.isfinite(y2)):
+        return x1, x2, 0.0, 0.0, False
+    return y1, y2, est1, est2, True
+
+
+@nb.njit(cache=True, nogil=True)
+def _anderson(x1, x2, g1, g2, hist, n_hist):
+    """One Anderson step for the fixed point ``x = G(x)`` in two unknowns (``g = G(x)``).
+
+    With the residuals ``f = g − x`` of this and up to two earlier iterates, the mixing coefficients
+    minimise ``‖f_k − ΔF γ‖`` (``ΔF`` the residual differences); the next iterate is ``g_k − ΔG γ``.
+    With two differences in two unknowns this is the secant (exact for an affine G). Returns
+    ``(x1', x2', n_hist')``; falls back to the plain iterate ``g`` when the differences are degenerate
+    or the mixed iterate is not positive. ``hist`` rows: ``(x1, x2, g1, g2)``, most recent first.
+    """
+    f1 = g1 - x1
+    f2 = g2 - x2
+    n1 = g1
+    n2 = g2
+    m = n_hist
+    if m >= 1:
+        a11 = f1 - (hist[0, 2] - hist[0, 0])
+        a21 = f2 - (hist[0, 3] - hist[0, 1])
+        if m >= 2:
+            a12 = f1 - (hist[1, 2] - hist[1, 0])
+            a22 = f2 - (hist[1, 3] - hist[1, 1])
+            det = a11 * a22 - a12 * a21
+            scale = (abs(a11) + abs(a21)) * (abs(a12) + abs(a22))
+            if det != 0.0 and abs(det) > 1e-10 * scale:
+                c1 = (f1 * a22 - f2 * a12) / det
+                c2 = (a11 * f2 - a21 * f1) / det
+                n1 = g1 - c1 * (g1 - hist[0, 2]) - c2 * (g1 - hist[1, 2])
+                n2 = g2 - c1 * (g2 - hist[0, 3]) - c2 * (g2 - hist[1, 3])
+                m = 1                  # restart from the last pair: keeps the secant well conditioned
+            else:
+                m = 1
+        if m == 1 and n1 == g1 and n2 == g2:
+            nn = a11 * a11 + a21 * a21
+            if nn > 0.0:
+                c1 = (a11 * f1 + a21 * f2) / nn
+                n1 = g1 - c1 * (g1 - hist[0, 2])
+                n2 = g2 - c1 * (g2 - hist[0, 3])
+    hist[1, :] = hist[0, :]
+    hist[0, 0] = x1
+    hist[0, 1] = x2
+    hist[0, 2] = g1
+    hist[0, 3] = g2
+    if not (n1 > 0.0 and n2 > 0.0 and math.isfinite(n1) and math.isfinite(n2)):
+        n1 = g1
+        n2 = g2
+    return n1, n2, min(m + 1, 2)
+
+
 @nb.njit(cache=True, nogil=True)
 def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
               t_out, breaks, rtol, atol, h_init, div_threshold, max_steps, store_modes,
@@ -119,6 +229,9 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
     Scub = np.empty(4)
     Slin = np.empty(2)
     gam = np.empty(3)
+    hist = np.empty((2, 4))       # Anderson history of the a(P) iteration: rows (x1, x2, g1, g2)
+    SA = np.zeros((2, 2))         # sensitivity of the node values to the node values of A = 2γa
+    JN = np.zeros((2, 2))
     aval = np.empty(3)
     bval = np.empty(3)
     cp0 = cpar.copy()
@@ -146,6 +259,7 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
     P1 = P
     P2 = P
     slope = 0.0
+    h_p = P_pp = P_pm = 0.0   # the previous accepted step: its length, P at its start and midpoint
     grew = False          # a rejected trial since the last accepted step had P rising beyond rtol
     while t < t_end:
         if n_steps + n_rej >= max_steps:
@@ -172,10 +286,16 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
         # predictor for the node values
         P1 = P + 0.5 * h * slope
         P2 = P + h * slope
+        if has_prev and not a_const and h <= 2.0 * h_p:
+            # the quadratic through the previous step's nodes (−h_p, −h_p/2, 0): the a(P) iteration then
+            # often starts within its tolerance (docs/integrator.md §16)
+            P1 = _extrapolate(P_pp, P_pm, P, h_p, 0.5 * h)
+            P2 = _extrapolate(P_pp, P_pm, P, h_p, h)
         if P1 < 0.0 or P2 < 0.0:
             P1 = P
             P2 = P
         ok = True
+        n_hist = 0
         for it in range(30):
             aval[1] = _A(P1, cp1)
             aval[2] = _A(P2, cp2)
@@ -185,8 +305,11 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
             U2 = _quad_integral(A0, A1, A2, h, 1.0)
             V1 = _quad_integral(H0, H1, H2, h, 0.5)
             V2 = _quad_integral(H0, H1, H2, h, 1.0)
+            if not a_const:
+                bval[1] = _B(P1, cp1)
+                bval[2] = _B(P2, cp2)
             c_mid, c_end = _mode_pass(kappa, mk, w, D, d, curv, gam, aval, U1, U2, V1, V2, has_prev,
-                                      Up, Vp, gam_m, a_m, h, True, E2, GW, S, Scub, Slin)
+                                      Up, Vp, gam_m, a_m, h, True, E2, GW, S, Scub, Slin, bval, SA)
             P1n, P2n, ok = _solve_nodes(c_mid, c_end, S, bval[0], P1, P2, cp1, cp2)
             if not ok:
                 break
@@ -194,10 +317,24 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
             # the step tolerance (the solve is exact when a is constant: one pass)
             ftol = 0.05 * rtol
             conv = abs(P1n - P1) <= ftol * abs(P1n) + atol and abs(P2n - P2) <= ftol * abs(P2n) + atol
-            P1 = P1n
-            P2 = P2n
             if a_const or conv:
+                P1 = P1n
+                P2 = P2n
                 break
+            # Newton on x = G(x) (x = the node values, G = the solve above) with the analytic
+            # sensitivity J = dG/dx of the clocks (docs/integrator.md §16); the state of this pass is
+            # accepted when its estimated distance to the fixed point, |J (I − J)⁻¹ (G(x) − x)|, is
+            # within half the tolerance above
+            nx1, nx2, e1, e2, jok = _newton(P1, P2, P1n, P2n, S, SA, gam, cp1, cp2, JN)
+            if jok and abs(e1) <= 0.5 * (ftol * abs(P1n) + atol) and abs(e2) <= 0.5 * (ftol * abs(P2n) + atol):
+                P1 = P1n
+                P2 = P2n
+                break
+            if jok:
+                P1 = nx1
+                P2 = nx2
+            else:
+                P1, P2, n_hist = _anderson(P1, P2, P1n, P2n, hist, n_hist)
         bval[1] = _B(P1, cp1)
         bval[2] = _B(P2, cp2)
         if ok:
@@ -254,6 +391,9 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
         for i in range(n):
             Pn += mk[i] * D[i]
         slope = (Pn - P) / h
+        h_p = h
+        P_pp = P
+        P_pm = P1
         # previous node = this step's start
         Up = _quad_integral(2 * gam[0] * aval[0], 2 * gam[1] * aval[1], 2 * gam[2] * aval[2], h, 1.0)
         Vp = _quad_integral(curv * gam[0] ** 2, curv * gam[1] ** 2, curv * gam[2] ** 2, h, 1.0)

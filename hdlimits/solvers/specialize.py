@@ -69,6 +69,13 @@ def _import_file(name: str, path: Path):
     return mod
 
 
+def _dependencies():
+    """Modules whose numba functions the templates call (their edits must invalidate the copies)."""
+    from hdlimits.core import schedules
+    from hdlimits.solvers import collocation
+    return (collocation, schedules)
+
+
 def specialized(template, a, b):
     """The module ``template`` (integrate or recursion) compiled for the pair ``(a, b)``."""
     if a is coefficients.one and b is coefficients.residual_second_moment:
@@ -87,7 +94,10 @@ def specialized(template, a, b):
         else:
             out.append(line)
     text = "".join(out)
-    digest = hashlib.sha1(text.encode()).hexdigest()[:16]
+    # numba's disk cache does not see edits of the functions a compiled function calls: hash the
+    # sources of the modules the template inlines too, so that editing them gives a new copy
+    deps = "".join(inspect.getsource(m) for m in _dependencies())
+    digest = hashlib.sha1((text + deps).encode()).hexdigest()[:16]
     short = template.__name__.rsplit(".", 1)[-1]
     name = f"_hdlimits_{short}_{digest}"
     path = cache_dir() / f"{name}.py"

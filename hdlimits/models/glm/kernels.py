@@ -14,7 +14,7 @@ over a minibatch of ``B_s`` samples, all taken at the same ``X``; ``ψ_b`` comes
 specialisation once and numba caches it on disk). Cost O(d·k) per sample.
 
 * :func:`diag_steps` — diagonal ``K``: ``x_j = √λ_j ξ_j`` drawn in the kernel (ξ standard normal by the
-  ziggurat of :mod:`hdlimits.sim.rng`, or ±1), ``P_in`` a vector.
+  lane ziggurat of :mod:`hdlimits.sim.rng`, or ±1, a sample per block), ``P_in`` a vector.
 * :func:`dense_steps` — any ``K``: the samples (rows of ``Xs``) and their update directions
   ``Ys = Xs P_in`` are given, computed a block at a time with BLAS by the caller.
 """
@@ -23,7 +23,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from hdlimits.sim.rng import next_u64, normal
+from hdlimits.sim.rng import normal_block, rademacher_block, workspace
 
 GAUSSIAN, RADEMACHER = 0, 1
 
@@ -31,20 +31,16 @@ __all__ = ["GAUSSIAN", "RADEMACHER", "diag_steps", "dense_steps"]
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _draw(state, sqrt_lam, data_kind, xrow):
-    """Draw ``x = √λ ⊙ ξ`` into ``xrow`` (ξ standard normal or ±1 by ``data_kind``)."""
-    d = xrow.size
+def _draw(state, sqrt_lam, data_kind, xrow, ws, d):
+    """Draw ``x = √λ ⊙ ξ`` into ``xrow[:d]`` (ξ standard normal or ±1 by ``data_kind``), one block on
+    the generator lanes (``xrow`` holds ``rng.padded(d)`` values; the same samples as the least-squares
+    simulator for the same state)."""
     if data_kind == GAUSSIAN:
-        for j in range(d):
-            xrow[j] = sqrt_lam[j] * normal(state)
+        normal_block(state, xrow, d, ws)
     else:
-        j = 0
-        while j < d:
-            u = next_u64(state)
-            for bit in range(min(64, d - j)):
-                sgn = np.float64(np.int64((u >> np.uint64(bit)) & np.uint64(1))) * 2.0 - 1.0
-                xrow[j] = sqrt_lam[j] * sgn
-                j += 1
+        rademacher_block(state, xrow, d, ws)
+    for j in range(d):
+        xrow[j] *= sqrt_lam[j]
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -76,16 +72,17 @@ def _output_direction(psi, Q, has_q, u):
 def diag_steps(sample_psi, state, sqrt_lam, pdiag, Wt, m, lrs, xi, batch, data_kind, Q, has_q,
                xbuf, rbuf, ubuf):
     """Diagonal ``K``: ``lrs.size`` steps on ``Wt = Wᵀ`` (k × d, modified in place; only its first ``m``
-    rows move). ``xi``: (steps·batch, n_xi) label randomness; ``xbuf`` (batch, d), ``rbuf``
+    rows move). ``xi``: (steps·batch, n_xi) label randomness; ``xbuf`` (batch, rng.padded(d)), ``rbuf``
     (batch, k), ``ubuf`` (batch, m) scratch; ``Q`` (m, m) used when ``has_q``. Returns the sum of the
     per-sample losses."""
     d = Wt.shape[1]
     inv = 1.0 / (d * batch)
     psi = np.empty(m)
+    ws = workspace(d)
     total = 0.0
     for s in range(lrs.size):
         for b in range(batch):
-            _draw(state, sqrt_lam, data_kind, xbuf[b])
+            _draw(state, sqrt_lam, data_kind, xbuf[b], ws, d)
             _pre(Wt, xbuf[b], rbuf[b])
             total += sample_psi(rbuf[b], xi[s * batch + b], psi)
             _output_direction(psi, Q, has_q, ubuf[b])

@@ -33,7 +33,7 @@ from hdlimits.models.glm.problem import GLMProblem
 from hdlimits.models.least_squares.reductions import preconditioner_matrix
 from hdlimits.optimizers import SGD, PreconditionedSGD
 from hdlimits.sim.progress import Progress
-from hdlimits.sim.rng import fill_normal, fill_rademacher, seed_state
+from hdlimits.sim.rng import fill_normal, fill_rademacher, padded, seed_state
 from hdlimits.sim.simulate import _Cancelled, _grid, _NoiseStream, _repeatable
 from hdlimits.solvers.solve import check_times, divergence_threshold
 
@@ -150,7 +150,7 @@ def _run_one(setup: _Setup, seq: np.random.SeedSequence, steps_out: np.ndarray, 
     if setup.dense:
         max_steps = setup.rows // Bs
     else:
-        xbuf = np.empty((Bs, d))
+        xbuf = np.empty((Bs, padded(d)))        # the block generator writes whole lane rounds
         max_steps = max(1, _BLOCK_WORK // (d * k * Bs))
     B = setup.overlaps(W)
     s, io, last = 0, 0, int(steps_out[-1])

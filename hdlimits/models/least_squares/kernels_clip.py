@@ -18,8 +18,8 @@ import math
 import numba as nb
 import numpy as np
 
-from hdlimits.models.least_squares.kernels import GAUSSIAN
-from hdlimits.sim.rng import next_u64, normal
+from hdlimits.models.least_squares.kernels import check_xbuf, draw_sample_norm
+from hdlimits.sim.rng import lane_sums, workspace
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -39,27 +39,12 @@ def _factor(mode, r, xx, C):
 def clip_diag_steps(state, sqrt_lam, pdiag, e, lrs, aux, eps, batch, data_kind, xbuf, rbuf, params):
     """Diagonal K (``batch`` must be 1; ``pdiag`` is ignored)."""
     d = e.size
+    check_xbuf(xbuf, d)
+    ws = workspace(d)
+    lsum = lane_sums()
     mode = int(params[0])
     for k in range(lrs.size):
-        r = 0.0
-        xx = 0.0
-        if data_kind == GAUSSIAN:
-            for j in range(d):
-                x = sqrt_lam[j] * normal(state)
-                xbuf[0, j] = x
-                r += x * e[j]
-                xx += x * x
-        else:
-            j = 0
-            while j < d:
-                u = next_u64(state)
-                for bit in range(min(64, d - j)):
-                    sgn = np.float64(np.int64((u >> np.uint64(bit)) & np.uint64(1))) * 2.0 - 1.0
-                    x = sqrt_lam[j] * sgn
-                    xbuf[0, j] = x
-                    r += x * e[j]
-                    xx += x * x
-                    j += 1
+        r, xx = draw_sample_norm(state, sqrt_lam, e, data_kind, xbuf[0], ws, lsum)
         r -= eps[k]
         if mode == 1:
             Pk = 0.0

@@ -22,7 +22,8 @@ import math
 
 import numba as nb
 
-from hdlimits.models.least_squares.kernels import draw_sample
+from hdlimits.models.least_squares.kernels import check_xbuf, draw_sample
+from hdlimits.sim.rng import lane_sums, workspace
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -70,10 +71,13 @@ def _quad_dense(Kflat, off, e):
 @nb.njit(cache=True, nogil=True)
 def sign_diag(state, sqrt_lam, pdiag, e, lrs, aux, eps, batch, data_kind, xbuf, rbuf, params):
     d = e.size
+    check_xbuf(xbuf, d)
+    ws = workspace(d)
+    lsum = lane_sums()
     scaled = params[0] != 0.0
     for k in range(lrs.size):
         for b in range(batch):
-            rbuf[b] = draw_sample(state, sqrt_lam, e, data_kind, xbuf[b]) - eps[k * batch + b]
+            rbuf[b] = draw_sample(state, sqrt_lam, e, data_kind, xbuf[b], ws, lsum) - eps[k * batch + b]
         c = lrs[k] / d
         if scaled:
             c *= math.sqrt(_quad_diag(sqrt_lam, e))
@@ -141,10 +145,13 @@ def _adam_step(e, rows, rbuf, batch, c, step, b1, b2, epsa):
 @nb.njit(cache=True, nogil=True)
 def adam_diag(state, sqrt_lam, pdiag, e, lrs, aux, eps, batch, data_kind, xbuf, rbuf, params):
     d = e.size
+    check_xbuf(xbuf, d)
+    ws = workspace(d)
+    lsum = lane_sums()
     b1, b2, epsa = params[0], params[1], params[2]
     for k in range(lrs.size):
         for b in range(batch):
-            rbuf[b] = draw_sample(state, sqrt_lam, e, data_kind, xbuf[b]) - eps[k * batch + b]
+            rbuf[b] = draw_sample(state, sqrt_lam, e, data_kind, xbuf[b], ws, lsum) - eps[k * batch + b]
         _adam_step(e, xbuf, rbuf, batch, lrs[k] / d, aux[k], b1, b2, epsa)
 
 
@@ -163,10 +170,13 @@ def adam_dense(X, Y, e, lrs, aux, eps, batch, rbuf, params):
 @nb.njit(cache=True, nogil=True)
 def normsgd_diag(state, sqrt_lam, pdiag, e, lrs, aux, eps, batch, data_kind, xbuf, rbuf, params):
     d = e.size
+    check_xbuf(xbuf, d)
+    ws = workspace(d)
+    lsum = lane_sums()
     m2 = params[0]
     for k in range(lrs.size):
         for b in range(batch):
-            rbuf[b] = draw_sample(state, sqrt_lam, e, data_kind, xbuf[b]) - eps[k * batch + b]
+            rbuf[b] = draw_sample(state, sqrt_lam, e, data_kind, xbuf[b], ws, lsum) - eps[k * batch + b]
         q = _quad_diag(sqrt_lam, e) + m2
         if q <= 0.0:            # at rest: every residual is 0, so g = 0 and u = 0/0 := 0
             continue
