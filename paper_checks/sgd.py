@@ -186,7 +186,6 @@ def preconditioned_recursion(fast, outdir, ax):
     """docs/sgd.md §7, preconditioned C1: MC of preconditioned SGD matches the recursion on K̃ (Haar K, d = 200)."""
     dense, _ = _haar_problem()
     runs = 8 if fast else 40
-    tol = 0.04 * math.sqrt(40 / runs)                # "≤ 4 % at 40 reps; shrinks ∝ reps^-½"
     t = np.arange(0, 9, dtype=float)
     parts, ok = [], True
     for P, tr_want in ((None, 1.0), ("diag", 1.0), ("sqrt", 0.783)):
@@ -195,17 +194,22 @@ def preconditioned_recursion(fast, outdir, ax):
         rec = hd.predict_risk(dense, opt, t, method="recursion")
         sim = hd.simulate(dense, opt, t, runs=runs, seed=15, progress=False)
         rel = float(np.max(np.abs(sim.risk[1:] / rec.risk[1:] - 1)))
-        ok &= abs(tr - tr_want) < 5e-4 and rel <= tol
-        parts.append(f"P={P or 'I'}: tr K̃/d = {tr:.3f}, max rel gap {rel:.3f}")
+        # the tolerance follows from the run count: compare's verdict (Bonferroni–Student-t over the
+        # times, family-wise level 0.01) on the risk; the notes' "within 4 % at 40 runs" is reported
+        cmp = hd.compare(rec, sim, quantity="risk")
+        ok &= abs(tr - tr_want) < 5e-4 and cmp.consistent
+        parts.append(f"P={P or 'I'}: tr K̃/d = {tr:.3f}, max rel gap {rel:.3f}, max |z| {cmp.max_abs_z:.2f} "
+                     f"(≤ {cmp.z_threshold:.2f})")
         ax.plot(t, rec.risk, "-", label=f"P = {P or 'I'} recursion")
         ax.plot(t, sim.risk, "o", ms=3, color=ax.lines[-1].get_color())
     ax.set(title="Haar K (1/i), d = 200, γ = 0.8 (dots: MC)", xlabel="t (epochs)", ylabel="risk",
            yscale="log")
     ax.legend(fontsize=7)
     return _row(f"{PRE}; {HSGD}",
-                "preconditioned C1: d = 200 Haar K, γ = 0.8, σ² = 0.05, 8 epochs: MC mean matches the "
-                f"recursion on K̃ within {100 * tol:.0f} % ({runs} runs) for P ∈ {{I, diag(K)⁻¹, K^-½}}; "
-                "tr K̃/d = 1, 1, 0.783", "; ".join(parts), ok)
+                "preconditioned C1: d = 200 Haar K, γ = 0.8, σ² = 0.05, 8 epochs: MC mean consistent with "
+                f"the recursion on K̃ ({runs} runs, compare's verdict at family-wise level 0.01; the notes "
+                "saw gaps within 4 % at 40 runs) for P ∈ {I, diag(K)⁻¹, K^-½}; tr K̃/d = 1, 1, 0.783",
+                "; ".join(parts), ok)
 
 
 def finite_d_threshold(fast, outdir):

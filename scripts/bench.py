@@ -13,8 +13,8 @@
 
 Run:  python scripts/bench.py [--quick] [--skip-ode] [--skip-sim]
 Extra benchmarks of other parts live next to this file (bench_derive.py, bench_phase.py,
-bench_sharpness.py) and are run
-from here when present.
+bench_sharpness.py, bench_glm.py — the GLM block integrator vs solve_ivp and explicit Euler —,
+bench_spectra.py — continuous and merged spectra) and are run from here when present.
 """
 from __future__ import annotations
 
@@ -257,7 +257,8 @@ def main(argv=None):
     if not args.skip_sim:
         bench_sim([500, 2000] if args.quick else [500, 2000, 8000], 2.0 if args.quick else 5.0)
     here = os.path.dirname(os.path.abspath(__file__))
-    for extra in ("bench_derive.py", "bench_phase.py", "bench_sharpness.py"):
+    for extra in ("bench_derive.py", "bench_phase.py", "bench_sharpness.py", "bench_glm.py",
+                  "bench_spectra.py"):
         path = os.path.join(here, extra)
         if os.path.exists(path):
             print(f"\n== {extra}")
