@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor, wait, FIRST_EXCEPTION
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from hdlimits.models.least_squares import kernels as kernels
 from hdlimits.sim.registry import lookup
 from hdlimits.sim.progress import Progress
 from hdlimits.sim.rng import fill_normal, fill_rademacher, padded, seed_state
+from hdlimits.sim.threads import run_parallel
 
 __all__ = ["simulate"]
 
@@ -202,29 +202,9 @@ def _flag_nonfinite(results, steps_out):
 
 
 def _run_all(setup, children, steps_out, thr, prog, workers):
-    """All runs, on ``workers`` threads; interruptible (Ctrl-C) within about a block of work.
-
-    The main thread waits on the futures with a timeout so that it keeps handling signals; on any
-    exception (KeyboardInterrupt included) it sets the cancel flag, which every worker checks between
-    kernel calls, drops the runs not yet started, waits for the running ones to stop and re-raises.
-    """
-    if workers == 1:
-        return [_run_one(setup, seq, steps_out, thr, prog) for seq in children]
-    cancel = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=workers)
-    try:
-        futures = [pool.submit(_run_one, setup, seq, steps_out, thr, prog, cancel) for seq in children]
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
-            for f in done:
-                f.result()                       # re-raise a worker's exception here
-        return [f.result() for f in futures]
-    except BaseException:
-        cancel.set()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    """All runs on ``workers`` threads, interruptible (:func:`hdlimits.sim.threads.run_parallel`)."""
+    return run_parallel(lambda seq, cancel: _run_one(setup, seq, steps_out, thr, prog, cancel), children,
+                        workers)
 
 
 def _repeatable(seq: np.random.SeedSequence):

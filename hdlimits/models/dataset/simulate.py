@@ -15,8 +15,6 @@ fixed chunks), so a run depends only on its child: the same result on any number
 from __future__ import annotations
 
 import os
-import threading
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -29,6 +27,7 @@ from hdlimits.sim.progress import Progress
 from hdlimits.sim.rng import seed_state
 from hdlimits.sim.simulate import _Cancelled, _grid, _NoiseStream, _repeatable
 from hdlimits.solvers.solve import check_times, divergence_threshold
+from hdlimits.sim.threads import run_parallel
 
 __all__ = ["simulate_dataset", "SAMPLINGS"]
 
@@ -76,23 +75,9 @@ def _run_one(setup, seq, steps_out, thr, progress, cancel=None):
 
 
 def _run_all(setup, children, steps_out, thr, prog, workers):
-    if workers == 1:
-        return [_run_one(setup, c, steps_out, thr, prog) for c in children]
-    cancel = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=workers)
-    try:
-        futures = [pool.submit(_run_one, setup, c, steps_out, thr, prog, cancel) for c in children]
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
-            for f in done:
-                f.result()
-        return [f.result() for f in futures]
-    except BaseException:
-        cancel.set()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    """All runs on ``workers`` threads, interruptible (:func:`hdlimits.sim.threads.run_parallel`)."""
+    return run_parallel(lambda seq, cancel: _run_one(setup, seq, steps_out, thr, prog, cancel), children,
+                        workers)
 
 
 def simulate_dataset(problem, optimizer, t, runs: int = 8, seed=0, data: str = "gaussian",

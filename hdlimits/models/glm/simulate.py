@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -36,6 +35,7 @@ from hdlimits.sim.progress import Progress
 from hdlimits.sim.rng import fill_normal, fill_rademacher, padded, seed_state
 from hdlimits.sim.simulate import _Cancelled, _grid, _NoiseStream, _repeatable
 from hdlimits.solvers.solve import check_times, divergence_threshold
+from hdlimits.sim.threads import run_parallel
 
 __all__ = ["simulate_glm"]
 
@@ -208,25 +208,9 @@ def _flag_nonfinite(results, steps_out):
 
 
 def _run_all(setup, children, steps_out, thr, prog, workers):
-    """All runs on ``workers`` threads, interruptible (the scheme of :mod:`hdlimits.sim.simulate`): on
-    any exception the cancel flag stops the running workers and the runs not started are dropped."""
-    if workers == 1:
-        return [_run_one(setup, seq, steps_out, thr, prog) for seq in children]
-    cancel = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=workers)
-    try:
-        futures = [pool.submit(_run_one, setup, seq, steps_out, thr, prog, cancel) for seq in children]
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
-            for f in done:
-                f.result()
-        return [f.result() for f in futures]
-    except BaseException:
-        cancel.set()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    """All runs on ``workers`` threads, interruptible (:func:`hdlimits.sim.threads.run_parallel`)."""
+    return run_parallel(lambda seq, cancel: _run_one(setup, seq, steps_out, thr, prog, cancel), children,
+                        workers)
 
 
 def _check(problem, optimizer, data):
