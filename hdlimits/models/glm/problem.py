@@ -16,6 +16,7 @@ import numpy as np
 
 from hdlimits.core import noise as noise_mod
 from hdlimits.core import validation as v
+from hdlimits.core.covariance import EigenCovariance, check_basis
 
 __all__ = ["GLMProblem"]
 
@@ -39,7 +40,7 @@ def _matrix(name, value, d, width, what):
 
 
 @dataclass(frozen=True, eq=False)
-class GLMProblem:
+class GLMProblem(EigenCovariance):
     """Data ``x ~ N(0, K)``, student ``X`` (d×m), teacher ``X*`` (d×m*), loss ``f(r, ε)`` of
     ``r = (Xᵀx, X*ᵀx)``; risk ``h(B) = E f`` with the overlaps ``B = WᵀKW``, ``W = [X | X*]``.
 
@@ -86,7 +87,7 @@ class GLMProblem:
             raise ValueError(f"noise must be a NoiseLaw from hdlimits.noise, got {type(noise).__name__}")
         model.check_noise(noise)
         if basis is not None:
-            basis = _orthogonal(basis, d)
+            basis = check_basis(basis, d)
         return cls(lam, Xs, X0, model, noise, basis, label or f"{model.name}(d={d})")
 
     @classmethod
@@ -125,10 +126,6 @@ class GLMProblem:
 
     # -------------------------------------------------------------------- derived quantities
     @property
-    def d(self) -> int:
-        return self.eigenvalues.size
-
-    @property
     def m(self) -> int:
         return self.initial.shape[1]
 
@@ -139,41 +136,6 @@ class GLMProblem:
     @property
     def k(self) -> int:
         return self.m + self.m_star
-
-    @property
-    def is_diagonal(self) -> bool:
-        return self.basis is None
-
-    @property
-    def trace(self) -> float:
-        return float(self.eigenvalues.sum())
-
-    @property
-    def noise_second_moment(self) -> float:
-        return float(self.noise.second_moment)
-
-    @cached_property
-    def covariance(self) -> np.ndarray:
-        if self.basis is None:
-            return np.diag(self.eigenvalues)
-        return (self.basis * self.eigenvalues) @ self.basis.T
-
-    @cached_property
-    def covariance_sqrt(self) -> np.ndarray:
-        if self.basis is None:
-            return np.diag(np.sqrt(self.eigenvalues))
-        return (self.basis * np.sqrt(self.eigenvalues)) @ self.basis.T
-
-    @cached_property
-    def diagonal(self) -> np.ndarray:
-        if self.basis is None:
-            return self.eigenvalues
-        return np.einsum("ij,j,ij->i", self.basis, self.eigenvalues, self.basis)
-
-    def eigen_coordinates(self, W) -> np.ndarray:
-        """``Uᵀ W`` (rows: eigen-directions)."""
-        W = np.asarray(W, dtype=np.float64)
-        return W if self.basis is None else self.basis.T @ W
 
     def weights(self, X=None) -> np.ndarray:
         """``W = [X | X*]`` (d × k); ``X`` defaults to the start ``X_0``."""
@@ -208,16 +170,3 @@ class GLMProblem:
 
     def __repr__(self):
         return f"GLMProblem({self.label}, noise={self.noise.spec()})"
-
-
-def _orthogonal(basis, d):
-    U = np.array(basis, dtype=np.float64)
-    if U.shape != (d, d):
-        raise ValueError(f"basis must be {d}×{d} (the dimension d), got shape {U.shape}")
-    if not np.all(np.isfinite(U)):
-        raise ValueError("basis must contain only finite values")
-    err = np.abs(U.T @ U - np.eye(d)).max()
-    if err > 1e-8:
-        raise ValueError(f"basis must be orthogonal (max |UᵀU − I| = {err:.3g} > 1e-8)")
-    U.setflags(write=False)
-    return U

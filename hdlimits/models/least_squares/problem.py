@@ -10,18 +10,18 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
 from hdlimits.core import validation as v
+from hdlimits.core.covariance import EigenCovariance, check_basis
 from hdlimits.core import noise as noise_mod
 
 __all__ = ["Problem"]
 
 
 @dataclass(frozen=True, eq=False)
-class Problem:
+class Problem(EigenCovariance):
     """Data ``x ~ N(0, K)``, labels ``y = ⟨x, θ*⟩ + ε``; risk ``R = ½(eᵀKe + E ε²)``.
 
     Attributes
@@ -80,16 +80,7 @@ class Problem:
         if not isinstance(noise, noise_mod.NoiseLaw):
             raise ValueError(f"noise must be a NoiseLaw from hdlimits.core.noise, got {type(noise).__name__}")
         if basis is not None:
-            U = np.array(basis, dtype=np.float64)
-            if U.shape != (d, d):
-                raise ValueError(f"basis must be {d}×{d} (the dimension d), got shape {U.shape}")
-            if not np.all(np.isfinite(U)):
-                raise ValueError("basis must contain only finite values")
-            err = np.abs(U.T @ U - np.eye(d)).max()
-            if err > 1e-8:
-                raise ValueError(f"basis must be orthogonal (max |UᵀU − I| = {err:.3g} > 1e-8)")
-            U.setflags(write=False)
-            basis = U
+            basis = check_basis(basis, d)
         return cls(lam, e0, noise, basis, label or f"spectrum(d={d})")
 
     @classmethod
@@ -221,47 +212,8 @@ class Problem:
         return plrf_problem(v, d, alpha, beta, batch, method, seed, smoothing, rtol, label)
 
     # -------------------------------------------------------------------- derived quantities
-    @property
-    def d(self) -> int:
-        return self.eigenvalues.size
-
-    @property
-    def is_diagonal(self) -> bool:
-        return self.basis is None
-
-    @property
-    def trace(self) -> float:
-        return float(self.eigenvalues.sum())
-
-    @property
-    def noise_second_moment(self) -> float:
-        """E[ε²] (inf for laws without a second moment)."""
-        return float(self.noise.second_moment)
-
-    @cached_property
-    def covariance(self) -> np.ndarray:
-        """K as a dense d×d matrix (built on demand)."""
-        if self.basis is None:
-            return np.diag(self.eigenvalues)
-        return (self.basis * self.eigenvalues) @ self.basis.T
-
-    @cached_property
-    def covariance_sqrt(self) -> np.ndarray:
-        """The symmetric square root K^{1/2} (dense)."""
-        if self.basis is None:
-            return np.diag(np.sqrt(self.eigenvalues))
-        return (self.basis * np.sqrt(self.eigenvalues)) @ self.basis.T
-
-    @cached_property
-    def diagonal(self) -> np.ndarray:
-        """diag(K)."""
-        if self.basis is None:
-            return self.eigenvalues
-        return np.einsum("ij,j,ij->i", self.basis, self.eigenvalues, self.basis)
-
-    def eigen_coordinates(self, vec) -> np.ndarray:
-        """Uᵀ·vec."""
-        return np.asarray(vec) if self.basis is None else self.basis.T @ vec
+    # d, is_diagonal, trace, noise_second_moment, covariance, covariance_sqrt, diagonal and
+    # eigen_coordinates come from EigenCovariance
 
     def excess_of(self, e) -> float:
         """eᵀKe for an error vector (or rows of a 2-D array)."""
