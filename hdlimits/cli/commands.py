@@ -154,8 +154,12 @@ def write_outputs(args, result, theory, sim):
 def _run_theory(args, prob, opt, t):
     """The prediction and the one-line messages of the warnings it raised."""
     from hdlimits.predict import predict_risk
+    moments = getattr(args, "moments", None)
+    if moments is not None and getattr(args, "dataset", None) is None:
+        raise ValueError("--moments applies only with --dataset")
+    extra = {} if moments is None else {"moments": moments}
     with capture() as warned, naming_options(args):
-        theory = predict_risk(prob, opt, t, method=args.method, rtol=args.rtol)
+        theory = predict_risk(prob, opt, t, method=args.method, rtol=args.rtol, **extra)
     return theory, warned
 
 
@@ -185,6 +189,8 @@ def cmd_predict(args, out=None):
 
 def cmd_simulate(args, out=None):
     """``hdlimits simulate``: Monte Carlo runs of the streaming algorithm at this d."""
+    if getattr(args, "moments", None) is not None:
+        raise ValueError("--moments chooses the limit (predict, compare); simulate runs the algorithm")
     prob, opt, t = _setup(args)
     sim, seconds, warned = _run_sim(args, prob, opt, t)
     write_outputs(args, sim, None, sim)

@@ -32,6 +32,9 @@ def _add_dataset_arguments(group):
     group.add_argument("--features", default=None, metavar="KIND:D",
                        help="--dataset: random features relu:D, tanh:D or fourier:D[,bandwidth=B] "
                             "(seed --problem-seed; tr K = D); default: the columns as given")
+    group.add_argument("--moments", choices=["data", "gaussian"], default=None,
+                       help="--dataset, predict and compare: the limit with the data's fourth moments "
+                            "(default) or the Gaussian limit of the same K (docs/datasets.md)")
 
 
 def load_table(path, target):

@@ -34,3 +34,23 @@ def test_compare_dataset_runs(tmp_path, capsys):
                "--t-max", "2", "--runs", "4", "--no-progress"])
     out = capsys.readouterr().out
     assert rc == 0 and "d.npz, relu:16" in out
+
+
+def test_moments_option_chooses_the_limit(tmp_path, capsys):
+    """--moments gaussian gives the Gaussian limit of the same K (a different curve than the default data
+    moments); it needs --dataset and is refused by simulate."""
+    _write(tmp_path)
+    base = ["predict", "--dataset", str(tmp_path / "d.npz"), "--features", "relu:16", "--lr", "0.5",
+            "--t-max", "2", "--n-times", "3"]
+    assert main(base) == 0
+    data = capsys.readouterr().out
+    assert main(base + ["--moments", "gaussian"]) == 0
+    gauss = capsys.readouterr().out
+    last = lambda text: [ln.split() for ln in text.splitlines() if ln.split()[:1] == ["2"]][-1]
+    assert last(data) != last(gauss)
+    with pytest.raises(SystemExit) as exc:
+        main(["predict", "--d", "50", "--t-max", "1", "--moments", "data"])
+    assert exc.value.code == 2 and "--moments applies only with --dataset" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["simulate", "--dataset", str(tmp_path / "d.npz"), "--moments", "data", "--t-max", "1"])
+    assert exc.value.code == 2 and "--moments" in capsys.readouterr().err
