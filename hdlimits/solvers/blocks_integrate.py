@@ -28,10 +28,10 @@ import numpy as np
 import scipy.linalg
 
 from hdlimits.core.schedules import evaluate
+from hdlimits.solvers.integrate import DIVERGED, OK, STEP_BUDGET, STEP_FAILED  # the scalar integrator's codes
 
 __all__ = ["integrate_blocks", "basis_of", "OK", "DIVERGED", "STEP_FAILED", "STEP_BUDGET"]
 
-OK, DIVERGED, STEP_FAILED, STEP_BUDGET = 0, 1, 2, 3
 #: largest condition number of the eigenvector basis before the Schur basis is used
 MAX_BASIS_COND = 1e4
 

@@ -13,9 +13,9 @@ import numpy as np
 
 from hdlimits.core import validation as v
 from hdlimits.core.results import RiskCurve
-from hdlimits.core.status import Status, check_growth
+from hdlimits.core.status import check_growth
 from hdlimits.solvers import blocks_integrate as bi
-from hdlimits.solvers.solve import DIVERGENCE_FACTOR, _breaks, check_times
+from hdlimits.solvers.solve import DIVERGENCE_FACTOR, _breaks, check_times, solver_status
 
 __all__ = ["solve_blocks", "MAX_STEPS", "divergence_threshold"]
 
@@ -63,14 +63,7 @@ def solve_blocks(system, t, rtol: float = 1e-8, store_modes: bool | None = None,
     info = {"steps": int(steps), "rejected": int(rej), "node_iterations": int(its),
             "seconds": time.perf_counter() - start,
             "rtol": rtol, "n_modes": n}
-    if code == bi.OK:
-        status = Status.ok()
-    elif code == bi.DIVERGED:
-        status = Status.diverged(t_stat)
-    elif code == bi.STEP_BUDGET:
-        status = Status.failed(t_stat, f"step budget of {MAX_STEPS} steps exhausted")
-    else:
-        status = Status.failed(t_stat, "step size underflow")
+    status = solver_status(code, t_stat, MAX_STEPS)
     state = {"lam": system.lam, "mass": system.mass}
     if store_modes:
         state["modes"] = modes

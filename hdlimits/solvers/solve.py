@@ -19,7 +19,7 @@ from hdlimits.core.status import Status, check_growth
 from hdlimits.solvers import integrate as integ
 from hdlimits.solvers.specialize import integrator_for, recursion_for
 
-__all__ = ["solve_modes", "check_times", "divergence_threshold", "DIVERGENCE_FACTOR", "METHODS"]
+__all__ = ["solve_modes", "solver_status", "check_times", "divergence_threshold", "DIVERGENCE_FACTOR", "METHODS"]
 
 #: a run (or the limit) has diverged when eᵀKe exceeds this factor times its initial scale
 DIVERGENCE_FACTOR = 1e10
@@ -61,6 +61,20 @@ def _breaks(schedule: sch.Schedule) -> np.ndarray:
     if schedule.kind == sch.STEP:
         return np.unique(np.array(p[2:], dtype=np.float64))
     return np.empty(0)
+
+
+def solver_status(code: int, t_stat: float, budget: int | None = None) -> Status:
+    """The :class:`Status` of an integrator's outcome code (the codes of :mod:`hdlimits.solvers.integrate`,
+    shared by the block integrator), the time it stopped at and its step budget (default
+    :data:`MAX_STEPS`, read at call time)."""
+    if code == integ.OK:
+        return Status.ok()
+    if code == integ.DIVERGED:
+        return Status.diverged(t_stat)
+    if code == integ.STEP_BUDGET:
+        return Status.failed(t_stat, f"step budget of {MAX_STEPS if budget is None else budget} steps "
+                                     "exhausted")
+    return Status.failed(t_stat, "step size underflow")
 
 
 def divergence_threshold(P0: float, noise_m2: float) -> float:
@@ -123,14 +137,7 @@ def solve_modes(system, t, method: str = "ode", rtol: float = 1e-8, store_modes:
         info = {"steps": nsteps, "exact": bool(system.exact_recursion)}
     info["seconds"] = time.perf_counter() - start
     info["n_modes"] = n
-    if status == integ.OK:
-        status_s = Status.ok()
-    elif status == integ.DIVERGED:
-        status_s = Status.diverged(t_stat)
-    elif status == integ.STEP_BUDGET:
-        status_s = Status.failed(t_stat, f"step budget of {MAX_STEPS} steps exhausted")
-    else:
-        status_s = Status.failed(t_stat, "step size underflow")
+    status_s = solver_status(status, t_stat)
     excess = 0.5 * P
     risk = system.risk_of(P)
     if method == "ode":

@@ -105,11 +105,8 @@ class GLMProblem(EigenCovariance):
         size = v.positive("initial_size", initial_size)
         v.memory("d", d, 3 * d * d if rotate else 10 * d * (1 + getattr(model, "k", 2)),
                  "a rotated (dense) problem" if rotate else "a power-law GLM problem")
-        j = np.arange(1, d + 1, dtype=np.float64)
-        lam = j ** (-alpha)
-        lam *= d / lam.sum()
-        proj2 = j ** (-beta)
-        proj2 *= size / np.dot(lam, proj2)
+        from hdlimits.models.least_squares.problem import power_law_profile
+        lam, proj2 = power_law_profile(d, alpha, beta, size)
         seq = v.seed("seed", seed)
         rng = np.random.default_rng(seq)
         ms = getattr(model, "m_star", 1)

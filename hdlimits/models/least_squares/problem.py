@@ -17,7 +17,18 @@ from hdlimits.core import validation as v
 from hdlimits.core.covariance import EigenCovariance, check_basis
 from hdlimits.core import noise as noise_mod
 
-__all__ = ["Problem"]
+__all__ = ["Problem", "power_law_profile"]
+
+
+def power_law_profile(d: int, alpha: float, beta: float, size: float):
+    """``(λ, p)``: eigenvalues ``λ_j ∝ j^(−alpha)`` with ``Σλ = d`` and squared projections ``p_j ∝ j^(−beta)``
+    with ``Σ λ_j p_j = size`` (docs/conventions.md §6) — the profile of every power-law factory."""
+    j = np.arange(1, d + 1, dtype=np.float64)
+    lam = j ** (-alpha)
+    lam *= d / lam.sum()
+    proj2 = j ** (-beta)
+    proj2 *= size / np.dot(lam, proj2)
+    return lam, proj2
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,11 +192,7 @@ class Problem(EigenCovariance):
         size = v.nonnegative("initial_size", initial_size)
         v.memory("d", d, 3 * d * d if rotate else 10 * d,
                  "a rotated (dense) problem" if rotate else "a power-law problem")
-        j = np.arange(1, d + 1, dtype=np.float64)
-        lam = j ** (-alpha)
-        lam *= d / lam.sum()
-        proj2 = j ** (-beta)
-        proj2 *= size / np.dot(lam, proj2)
+        lam, proj2 = power_law_profile(d, alpha, beta, size)
         seq = v.seed("seed", seed)
         rng = np.random.default_rng(seq)
         coords = np.sqrt(proj2) * rng.choice([-1.0, 1.0], size=d)
