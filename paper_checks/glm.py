@@ -241,18 +241,23 @@ def logistic(fast, outdir, ax):
                 f"risk {theory.risk[0]:.4f} → {theory.risk[-1]:.4f} at t = 8; {cmp.verdict_text()}", ok)
 
 
-def phase_retrieval_edge(fast, outdir):
-    """The curvature heuristic vs the measured edge of the limit, for phase retrieval (docs/glm.md §6)."""
-    d = 500
-    rng = np.random.default_rng(5)
+def _phase_retrieval_problem(d, seed=5):
+    """λ uniform on [0.2, 2], x*ᵀKx* = 1, student 0.6·x* + g with gᵀKg = 0.53 K-orthogonal to x*:
+    a = 0.89, b = 1, c = 0.6; noise 0.1."""
+    rng = np.random.default_rng(seed)
     lam = np.linspace(0.2, 2.0, d)
     xs = rng.standard_normal(d)
     xs /= np.sqrt(np.sum(lam * xs * xs))
     g = rng.standard_normal(d)
     g -= xs * np.sum(lam * g * xs)
     g *= np.sqrt(0.53 / np.sum(lam * g * g))
-    prob = hd.Problem.from_spectrum(lam, teacher=xs, initial=0.6 * xs + g, model=hd.models.phase_retrieval(),
+    return hd.Problem.from_spectrum(lam, teacher=xs, initial=0.6 * xs + g, model=hd.models.phase_retrieval(),
                                     noise=hd.noise.gaussian(0.1))
+
+
+def phase_retrieval_edge(fast, outdir):
+    """The curvature heuristic vs the measured edge of the limit, for phase retrieval (docs/glm.md §6)."""
+    prob = _phase_retrieval_problem(500)
     res = hd.glm_critical_lr(prob, hd.SGD(lr=0.1), t_max=10.0, rel_tol=1e-2)
     ok = 0.14 <= res.measured <= 0.22 and res.heuristic > 2 * res.measured
     return _row(CPPS, "phase retrieval from a ≈ 0.89, b = 1 (here c = 0.6): the limit's edge lies near "

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import hdlimits as hd
+from paper_checks.glm import _phase_retrieval_problem
 
 
 def _ls_problem(d=200):
@@ -31,16 +32,7 @@ def test_least_squares_measured_edge_matches_the_exact_edge():
 
 
 def test_phase_retrieval_heuristic_is_far_from_the_measured_edge():
-    d = 300
-    rng = np.random.default_rng(5)
-    lam = np.linspace(0.2, 2.0, d)
-    xs = rng.standard_normal(d)
-    xs /= np.sqrt(np.sum(lam * xs * xs))
-    g = rng.standard_normal(d)
-    g -= xs * np.sum(lam * g * xs)
-    g *= np.sqrt(0.53 / np.sum(lam * g * g))
-    prob = hd.Problem.from_spectrum(lam, teacher=xs, initial=0.6 * xs + g, model=hd.models.phase_retrieval(),
-                                    noise=hd.noise.gaussian(0.1))
+    prob = _phase_retrieval_problem(300)
     np.testing.assert_allclose(prob.initial_overlaps[0, 0], 0.89, rtol=1e-10)
     res = hd.glm_critical_lr(prob, hd.SGD(lr=0.1), t_max=10.0, rel_tol=1e-2)
     assert 0.14 < res.measured < 0.22

@@ -11,6 +11,12 @@ import pytest
 import hdlimits as hd
 from hdlimits.reductions import reduce
 from hdlimits.solvers.blocks_solve import solve_blocks
+from paper_checks.glm import _NaiveJ, _c5_problem, _c14_problem as _c14   # the paper check's builders
+
+
+def _relu_problem(d, seed=0, whiten_dense=False):
+    """C5 (docs/glm.md §8): λ uniform on [0.2, 2], x*ᵀKx* = 1, x_0 = 0.3·g/√d + 0.2·x*, noiseless ReLU."""
+    return _c5_problem(d, seed, dense=whiten_dense)
 
 
 # ------------------------------------------------------------------ least squares: both paths agree
@@ -38,22 +44,6 @@ def test_least_squares_glm_path_equals_the_scalar_path(batch, dense):
 
 
 # ------------------------------------------------------------------ ReLU teacher–student (C5)
-def _relu_problem(d, seed=0, whiten_dense=False):
-    """C5: λ uniform on [0.2, 2], x*ᵀKx* = 1, x_0 = 0.3·g/√d + 0.2·x*; noiseless. Diagonal K (for Gaussian
-    data a Haar rotation changes nothing but the coordinates of x*, x_0, drawn at random anyway)."""
-    rng = np.random.default_rng(seed)
-    lam = np.linspace(0.2, 2.0, d)
-    xs = rng.standard_normal(d)
-    xs /= np.sqrt(np.sum(lam * xs * xs))
-    x0 = 0.3 * rng.standard_normal(d) / np.sqrt(d) + 0.2 * xs
-    basis = None
-    if whiten_dense:
-        q, r = np.linalg.qr(rng.standard_normal((d, d)))
-        basis = q * np.sign(np.diagonal(r))
-        xs, x0 = basis @ xs, basis @ x0
-    return hd.Problem.from_spectrum(lam, teacher=xs, initial=x0, model=hd.models.relu(), basis=basis)
-
-
 T6 = np.arange(0.0, 7.0)
 
 
@@ -66,22 +56,6 @@ def test_relu_limit_matches_monte_carlo():
     assert cmp.consistent, str(cmp)
     # the documented values (docs/glm.md §8, C5 at d = 400 with another draw): same decay to ~10 %
     assert 0.08 < theory.risk[-1] / theory.risk[0] < 0.1
-
-
-class _NaiveJ:
-    """The a.e. derivative of ψ = 1{r₁>0}(relu r₁ − relu r₂): J₁₁ = P(r₁ > 0) = ½, missing the jump."""
-
-    def __init__(self, exp):
-        self.exp = exp
-
-    def evaluate(self, B):
-        h, J, I = self.exp.evaluate(B)
-        J = J.copy()
-        J[0, 0] = 0.5
-        return h, J, I
-
-    def curvature(self, B):
-        return self.exp.curvature(B)
 
 
 def test_relu_naive_derivative_is_rejected_by_monte_carlo():
@@ -106,22 +80,6 @@ def test_relu_whitened_dense_matches_monte_carlo():
 
 
 # ------------------------------------------------------------------ C14: output factor, m = m* = 2
-def _c14(d, seed=0):
-    import sympy as sp
-    F = sp.Matrix([[1, 0], [0, sp.Rational(3, 10)]])
-    Fs = sp.Matrix([[1, sp.Rational(1, 2)], [0, 1]])
-    model = hd.models.multi_index(student=lambda r: F * sp.Matrix(r), teacher=lambda s: Fs * sp.Matrix(s),
-                                  loss="square", name="linear head F")
-    rng = np.random.default_rng(seed)
-    lam = np.linspace(0.2, 2.0, d)
-    Xs = rng.standard_normal((d, 2)) / np.sqrt(d)
-    X0 = 0.5 * rng.standard_normal((d, 2)) / np.sqrt(d)
-    prob = hd.Problem.from_spectrum(lam, teacher=Xs, initial=X0, model=model,
-                                    noise=hd.noise.gaussian(np.sqrt(0.05)))
-    Fn = np.array(F.tolist(), dtype=float)
-    return prob, np.linalg.inv(Fn.T @ Fn)
-
-
 @pytest.mark.parametrize("gauss_newton", [False, True])
 def test_output_factor_limit_matches_monte_carlo(gauss_newton):
     prob, Q = _c14(1000)
