@@ -78,7 +78,8 @@ def _method_text(curve):
     m = getattr(curve, "method", None)
     if m == "recursion" and hasattr(getattr(curve, "problem", None), "gaussian"):
         return "data-moment recursion"     # a dataset problem: a closure, not the exact recursion
-    return {"ode": "ODE limit", "recursion": "exact recursion"}.get(m, m or "theory")
+    return {"ode": "ODE limit", "recursion": "exact recursion",
+            "propagator": "data-moment limit"}.get(m, m or "theory")
 
 
 def _darker(color, amount=0.4):

@@ -29,8 +29,9 @@ def predict_risk(problem, optimizer, t, method: str | None = None, rtol: float =
     moments : dataset problems only (``hd.Problem.from_dataset``, docs/datasets.md): ``"data"`` (the
         default there) — the data-moment limit, the second-moment recursion with the data's fourth
         moments; ``"gaussian"`` — the Gaussian limit of the same K and label second moment. For a
-        dataset problem ``method`` is ``"recursion"`` (default; ``"ode"`` is served by it) or ``"exact"``
-        (full second moment, no closure, small d).
+        dataset problem ``method`` is ``"auto"`` (default; ``"ode"`` is served by it: the exact
+        propagator for a constant lr, else the per-step recursion), ``"propagator"``, ``"recursion"`` or
+        ``"exact"`` (full second moment, no closure, small d); ``rtol`` sets the propagator's accuracy.
     fixed_step : ``"ode"`` only — switch step control off and take steps of this length (for studies
         of the integrator's order; the default adaptive control is what you want otherwise).
 
@@ -47,9 +48,9 @@ def predict_risk(problem, optimizer, t, method: str | None = None, rtol: float =
             return predict_risk(problem.gaussian(), optimizer, t, method=method or "ode", rtol=rtol,
                                 store_modes=store_modes, fixed_step=fixed_step)
         # the data-moment limit is defined by its per-step recursion: "ode" is served by it
-        method = "recursion" if method in (None, "ode") else method
+        method = "auto" if method in (None, "ode") else method
         return predict_dataset(problem, optimizer, t, moments=moments or "data", method=method,
-                               store_modes=store_modes, warn_stacklevel=4)
+                               store_modes=store_modes, rtol=rtol, warn_stacklevel=4)
     if moments is not None:
         raise ValueError(f"moments applies to dataset problems (hd.Problem.from_dataset) only, got "
                          f"moments={moments!r} for {type(problem).__name__}")

@@ -73,7 +73,9 @@ def _print_warnings(messages, out):
 
 def _print_theory(curve, out, warned=()):
     info = curve.info
-    method = {"ode": "ODE limit", "recursion": "expected per-step recursion"}[curve.method]
+    method = {"ode": "ODE limit", "recursion": "expected per-step recursion",
+              "propagator": "expected per-step recursion (exact propagator)",
+              "exact": "exact second-moment recursion"}.get(curve.method, str(curve.method))
     print(f"theory:     {method}, status {str(curve.status)}, {curve.t.size} times, "
           f"{info.get('steps', '?')} steps, {info.get('seconds', math.nan):.3g} s", file=out)
     _print_warnings(merge(warned, curve.warnings), out)

@@ -10,15 +10,21 @@ With a constant γ the data-moment recursion (:mod:`hdlimits.models.dataset.limi
 **data edge** is the smallest γ where either fails, computed with the data's ``C``; the **Gaussian
 edge** is the same computation with ``C = λλᵀ + 2 diag λ²`` — it equals
 ``hdlimits.critical_lr(problem.gaussian(), SGD)`` (the exact finite-d edge of Gaussian SGD).
+
+No bisection is needed: ``A(γ) − I = −(2γ/d)Λ + (γ²/d²)H`` with ``H = (1 − 1/B)Λ² + C/B`` (symmetric),
+so ``λ_max(A) < 1`` iff ``vᵀ(A − I)v < 0`` for all v, i.e. ``γ < 2d·vᵀΛv/vᵀHv`` for all v:
+
+    γ_edge = min( 2d / λ_max(Λ^{−1/2} H Λ^{−1/2}),  2d/λ_max ),
+
+one symmetric largest-eigenvalue problem (``A`` is PSD, so ``λ_min(A) > −1`` always holds).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
-__all__ = ["DatasetCriticalLR", "critical_lr", "perron_root"]
+__all__ = ["DatasetCriticalLR", "critical_lr", "perron_root", "fourth_moments", "edge"]
 
 
 @dataclass(frozen=True)
@@ -45,12 +51,20 @@ def _active(problem):
     return np.asarray(problem.eigenvalues) > 0
 
 
-def _fourth(problem, moments):
+def fourth_moments(problem, moments="data"):
+    """``C_ij = E[z_i² z_j²]`` over the modes with λ > 0 (``"gaussian"``: ``λλᵀ + 2 diag λ²``). The data's
+    ``C`` (O(n d²)) is computed once per problem and kept; treat the returned array as read-only."""
     lam = np.asarray(problem.eigenvalues)[_active(problem)]
     if moments == "gaussian":
         return np.outer(lam, lam) + np.diag(2.0 * lam * lam)
-    W = problem.rows_eigen_squared[:, _active(problem)]
-    return (W.T @ W) / problem.n
+    cache = problem.__dict__.setdefault("_fourth_moments", {})
+    if "data" not in cache:
+        W = problem.rows_eigen_squared[:, _active(problem)]
+        cache["data"] = (W.T @ W) / problem.n
+    return cache["data"].copy()
+
+
+_fourth = fourth_moments
 
 
 def perron_root(problem, lr: float, batch: int = 1, moments: str = "data", C=None) -> float:
@@ -68,23 +82,18 @@ def perron_root(problem, lr: float, batch: int = 1, moments: str = "data", C=Non
     return float(eigsh(A, k=1, which="LA", v0=np.ones(lam.size), tol=1e-12)[0][0])
 
 
-def _edge(problem, batch, C, cap):
-    lam = np.asarray(problem.eigenvalues)
-    d = problem.d
-
-    def f(g):
-        return perron_root(problem, g, batch, C=C) - 1.0
-
-    g_inf = 2.0 * d * batch / float(lam.sum())
-    grid = np.geomspace(1e-3 * min(g_inf, cap), cap * (1 - 1e-12), 60)
-    prev = grid[0]
-    if f(prev) >= 0:
-        return float(prev)
-    for g in grid[1:]:
-        if f(g) >= 0:
-            return float(brentq(f, prev, g, xtol=1e-12 * g, rtol=1e-12))
-        prev = g
-    return float(cap)
+def edge(problem, batch, C, cap):
+    """``min(2d/λ_max(Λ^{−1/2}HΛ^{−1/2}), cap)`` (module docstring) for the fourth moments ``C``."""
+    lam = np.asarray(problem.eigenvalues)[_active(problem)]
+    r = 1.0 / np.sqrt(lam)
+    M = (C * r[:, None]) * r[None, :] / batch
+    M[np.diag_indices(lam.size)] += (1.0 - 1.0 / batch) * lam
+    if lam.size <= 256:
+        top = float(np.linalg.eigvalsh(M)[-1])
+    else:
+        from scipy.sparse.linalg import eigsh
+        top = float(eigsh(M, k=1, which="LA", v0=np.ones(lam.size), tol=1e-13)[0][0])
+    return float(min(2.0 * problem.d / top, cap))
 
 
 def critical_lr(problem, optimizer, finite_d: bool = True) -> DatasetCriticalLR:
@@ -99,7 +108,7 @@ def critical_lr(problem, optimizer, finite_d: bool = True) -> DatasetCriticalLR:
     lam = np.asarray(problem.eigenvalues)
     d = problem.d
     mean_edge = 2.0 * d / float(lam[0])
-    data = _edge(problem, B, _fourth(problem, "data"), mean_edge)
-    gauss = _edge(problem, B, _fourth(problem, "gaussian"), mean_edge)
+    data = edge(problem, B, fourth_moments(problem, "data"), mean_edge)
+    gauss = edge(problem, B, fourth_moments(problem, "gaussian"), mean_edge)
     return DatasetCriticalLR(data=data, gaussian=gauss, mean=mean_edge,
                              infinite_d=2.0 * d * B / float(lam.sum()))

@@ -26,6 +26,7 @@ integrator error); per step O(n d) through ``C = (Z∘Z)ᵀ(Z∘Z)/n`` applied a
 """
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from hdlimits.core.results import RiskCurve
@@ -37,7 +38,7 @@ __all__ = ["DataMomentSystem", "predict_dataset", "MOMENTS", "CLOSURES"]
 
 MOMENTS = ("data", "gaussian")
 CLOSURES = ("mean", "diagonal")
-_METHODS = ("recursion", "exact")
+_METHODS = ("auto", "propagator", "recursion", "exact")
 # the exact second-moment recursion costs ~4 n d² flops per step; refuse beyond this many flops in all
 _EXACT_WORK = 2e12
 _CHUNK = 4096
@@ -65,6 +66,29 @@ def _record_grid(t, d):
     return steps, steps / d
 
 
+@nb.njit(cache=True, nogil=True, fastmath=True)
+def row_forcing(Z, ebar, w, eps, mean_kept):
+    """``Σ_r z_r∘z_r · u_r`` with ``u_r = ε_r² − 2s_rε_r + m s_r² + Σ_j z_rj² w_j``, ``s_r = z_rᵀē``
+    (``m = 1`` for the mean-kept closure, 0 for the diagonal one): the data part of the forcing in one
+    pass over the rows ``Z`` (n × p), without ``Z∘Z`` or ``C``."""
+    n, p = Z.shape
+    out = np.zeros(p)
+    m = 1.0 if mean_kept else 0.0
+    for r in range(n):
+        s = 0.0
+        q = 0.0
+        for j in range(p):
+            z = Z[r, j]
+            s += z * ebar[j]
+            q += z * z * w[j]
+        e = eps[r]
+        u = e * e - 2.0 * s * e + m * s * s + q
+        for j in range(p):
+            z = Z[r, j]
+            out[j] += z * z * u
+    return out
+
+
 class _Forcing:
     """``F_i`` of one step (module docstring) for the chosen fourth moments and closure."""
 
@@ -75,23 +99,16 @@ class _Forcing:
         self.m2 = problem.noise_second_moment
         self.moments, self.closure = moments, closure
         if moments == "data":
-            self.Z = problem.rows_eigen
-            self.W = problem.rows_eigen_squared
-            self.eps = np.asarray(problem.residuals)
-            self.eps2 = self.eps * self.eps
+            self.Z = np.ascontiguousarray(problem.rows_eigen)
+            self.eps = np.ascontiguousarray(problem.residuals, dtype=np.float64)
 
     def __call__(self, D, ebar):
         lam = self.lam
         if self.moments == "gaussian":          # E[z_i² z_j²] = λ_iλ_j + 2δ_ij λ_i², E[z_i² η²] = λ_i E η²
             return lam * (np.dot(lam, D) + self.m2) + 2.0 * lam * lam * D
-        s = self.Z @ ebar
-        if self.closure == "mean":
-            u = self.W @ (D - ebar * ebar)
-            u += (s - self.eps) ** 2
-        else:
-            u = self.W @ D
-            u += self.eps2 - 2.0 * s * self.eps
-        return (self.W.T @ u) / self.n + self.xi2 * lam
+        mean = self.closure == "mean"
+        w = D - ebar * ebar if mean else D
+        return row_forcing(self.Z, ebar, w, self.eps, mean) / self.n + self.xi2 * lam
 
 
 def _recursion(problem, optimizer, steps_out, moments, closure, store_modes):
@@ -139,6 +156,52 @@ def _recursion(problem, optimizer, steps_out, moments, closure, store_modes):
     return P_out, modes, k_div
 
 
+def _propagated(problem, optimizer, steps_out, moments, closure, store_modes, rtol):
+    """The closed recursion for a constant lr, by exact propagation of its linear part
+    (:mod:`hdlimits.models.dataset.propagator`); modes with λ = 0 never move."""
+    from hdlimits.models.dataset.diagnostics import fourth_moments
+    from hdlimits.models.dataset.propagator import propagate, step_matrix
+    d = problem.d
+    lam_all = np.asarray(problem.eigenvalues)
+    act = lam_all > 0
+    lam = lam_all[act]
+    B = int(optimizer.batch)
+    g = float(lr_values(optimizer.lr, np.zeros(1))[0])
+    c = g * g / (d * d * B)
+    e0_all = problem.eigen_coordinates(problem.initial_error)
+    e0 = e0_all[act]
+    xi2 = float(problem.noise.second_moment)
+    A = step_matrix(lam, fourth_moments(problem, moments), g, d, B)
+    if moments == "gaussian":
+        const = c * lam * problem.noise_second_moment
+
+        def forcing(ebar):
+            return const
+    else:
+        Z = np.ascontiguousarray(problem.rows_eigen[:, act])
+        eps = np.ascontiguousarray(problem.residuals, dtype=np.float64)
+        mean = closure == "mean"
+        cn = c / problem.n
+        base = c * xi2 * lam
+        zero = np.zeros(lam.size)
+
+        def forcing(ebar):
+            w = -(ebar * ebar) if mean else zero
+            return cn * row_forcing(Z, np.ascontiguousarray(ebar), w, eps, mean) + base
+
+    rho = 1.0 - g * lam / d
+    thr = divergence_threshold(float(np.dot(lam, e0 * e0)), problem.noise_second_moment)
+    scale = float(np.dot(lam, e0 * e0)) + problem.noise_second_moment
+    P, modes_act, k_div, info = propagate(A, forcing, e0, rho, lam, steps_out, e0 * e0, thr, rtol,
+                                          1e-3 * rtol * scale, store_modes)
+    modes = None
+    if store_modes:
+        modes = np.empty((steps_out.size, d))
+        modes[:, act] = modes_act
+        modes[:, ~act] = (e0_all * e0_all)[~act]
+    return P, modes, k_div, info
+
+
 def _exact(problem, optimizer, steps_out, store_modes):
     """The full second-moment recursion of ``M = E eeᵀ`` in the eigenbasis (no closure)::
 
@@ -183,15 +246,19 @@ def _exact(problem, optimizer, steps_out, store_modes):
 
 
 def predict_dataset(problem, optimizer, t, moments: str = "data", closure: str = "mean",
-                    method: str = "recursion", store_modes: bool | None = None,
+                    method: str = "auto", store_modes: bool | None = None, rtol: float = 1e-8,
                     warn_stacklevel: int = 3) -> RiskCurve:
     """Risk curve of SGD on a dataset problem from the data-moment limit (module docstring).
 
     ``moments="data"`` (default): the recursion with the data's fourth moments; ``"gaussian"``: the same
     recursion with Gaussian ones (``C = λλᵀ + 2 diag λ²``, ``E[z_i²η²] = λ_i E η²``), which is exactly the
     Gaussian least-squares recursion on :meth:`DatasetProblem.gaussian`. ``closure``: ``"mean"`` or
-    ``"diagonal"`` (docs/datasets.md §3). ``method``: ``"recursion"`` (O(n d) per step) or ``"exact"``
-    (the full second moment, no closure, O(n d²) per step). Times are rounded to steps ``round(t·d)``.
+    ``"diagonal"`` (docs/datasets.md §3). ``method``: ``"propagator"`` (constant lr only: the same
+    recursion, its linear part propagated exactly and the forcing interpolated, to relative accuracy
+    ``rtol``; O(n d² + d³) once, then O(n d + d²) per forcing evaluation, a few hundred in all),
+    ``"recursion"`` (step by step, O(n d) per step), ``"auto"`` (the propagator for a constant lr, else
+    the recursion) or ``"exact"`` (the full second moment, no closure, O(n d²) per step). Times are
+    rounded to steps ``round(t·d)``.
     """
     from hdlimits.core import validation as v
     _check_optimizer(optimizer)
@@ -201,6 +268,14 @@ def predict_dataset(problem, optimizer, t, moments: str = "data", closure: str =
         raise ValueError(f"closure must be one of {list(CLOSURES)}, got {closure!r}")
     if method not in _METHODS:
         raise ValueError(f"method must be one of {list(_METHODS)} for a dataset problem, got {method!r}")
+    from hdlimits.core.schedules import Schedule
+    constant = not callable(optimizer.lr) or (isinstance(optimizer.lr, Schedule) and optimizer.lr.is_constant)
+    if method == "auto":
+        method = "propagator" if constant else "recursion"
+    if method == "propagator" and not constant:
+        raise ValueError("method='propagator' needs a constant lr (its step matrix is fixed); use "
+                         "method='recursion' for a schedule")
+    rtol = v.positive("rtol", rtol)
     if method == "exact" and moments != "data":
         raise ValueError("method='exact' evolves the data's own second moment: use moments='data'")
     t = check_times(t)
@@ -216,6 +291,9 @@ def predict_dataset(problem, optimizer, t, moments: str = "data", closure: str =
                              "use method='recursion'")
         v.memory("d", d, 4.0 * d * d + 2.0 * problem.n * d, "the exact second-moment recursion")
         P, modes, k_div = _exact(problem, optimizer, steps_out, store_modes)
+    elif method == "propagator":
+        P, modes, k_div, solver_info = _propagated(problem, optimizer, steps_out, moments, closure,
+                                                   store_modes, rtol)
     else:
         P, modes, k_div = _recursion(problem, optimizer, steps_out, moments, closure, store_modes)
     if k_div >= 0:
@@ -230,8 +308,10 @@ def predict_dataset(problem, optimizer, t, moments: str = "data", closure: str =
     excess = 0.5 * P
     risk = 0.5 * (P + m2)
     warn = check_growth(t_rec, excess, 0.5 * m2, status, problem, optimizer, stacklevel=warn_stacklevel)
-    info = {"moments": moments, "closure": closure if method == "recursion" else None,
+    info = {"moments": moments, "closure": closure if method != "exact" else None,
             "steps": int(steps_out[-1])}
+    if method == "propagator":
+        info.update(solver_info)
     return RiskCurve(t=t_rec, risk=risk, excess_risk=excess, status=status, problem=problem,
                      optimizer=optimizer, method=method, modes=modes, kappa=np.asarray(problem.eigenvalues),
                      info=info, warnings=warn)
