@@ -62,3 +62,12 @@ def test_cli_scaling_prints_the_frontier_and_draws(tmp_path):
     assert code == 0
     assert "phase Ia" in text and "d*" in text and "heuristic 0.333" in text
     assert png.exists() and png.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_compute_optimal_exponent_of_phase_two_at_large_d():
+    # C13 (docs/scaling.md §6): d up to 65536 with the deterministic equivalent above v·d = 4·10⁶; the fitted
+    # ξ must agree with the heuristic β/(α+β) within 3 standard errors of the fit (≈ 75 s)
+    fr = scaling.compute_optimal(1.0, 0.75, flops=np.geomspace(1e5, 1e11, 25), d=np.geomspace(64, 65536, 11))
+    assert fr.interior.sum() >= 15
+    assert abs(fr.d_exponent - 0.75 / 1.75) <= 3 * fr.d_exponent_se

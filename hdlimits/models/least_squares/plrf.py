@@ -164,19 +164,20 @@ def _densities(lam, eps, Dj, wj, c2, d, m_start=None):
     return rho, G.imag / (math.pi * lam), m
 
 
-def density_nodes(v_dim, d, alpha, beta, smoothing=1e-2, rtol=1e-8):
+def density_nodes(v_dim, d, alpha, beta, smoothing=1e-2, rtol=1e-8, lam_top=None, panel=None):
     """Nodes ``(λ, mass, D0)`` of the deterministic-equivalent spectrum of the *unscaled* K and the
     per-direction initial second moments of ``e_0 = −θ*`` (module doc); ``Σ mass·λ·D0 ≈ θ*ᵀKθ*``.
 
     The densities are ``Im m(λ + iελ)/π`` and ``Im G/(πλ)`` at relative smoothing ``ε`` and ``2ε``,
     combined as ``2ρ_ε − ρ_{2ε}`` (Richardson: cancels the O(ε) Cauchy tails, which otherwise inflate
     ``tr K`` by O(ε·log range)) and clipped at 0, on 3-point Gauss–Legendre panels in ``log λ`` of
-    width ε."""
+    width ``panel`` (default ε), on ``[10⁻³ d^{−2α}, lam_top]`` (default: above the whole spectrum)."""
     Dj, wj, x = _j_rule(v_dim, alpha, beta, rtol)
     c2 = x ** (-2 * alpha - 2 * beta)
-    lam_top = 2.0 * float(Dj[0]) * (1 + 4 / math.sqrt(d))
+    if lam_top is None:
+        lam_top = 2.0 * float(Dj[0]) * (1 + 4 / math.sqrt(d))
     lam_low = 1e-3 * float(d) ** (-2 * alpha)             # the bulk sits near d^(−2α) or above
-    n_pan = int(math.ceil(math.log(lam_top / lam_low) / smoothing))
+    n_pan = int(math.ceil(math.log(lam_top / lam_low) / (panel or smoothing)))
     u, wu = gauss_panels(np.linspace(math.log(lam_low), math.log(lam_top), n_pan + 1), 3)
     lam = np.exp(u)
     r2, f2, m2 = _densities(lam, 2 * smoothing, Dj, wj, c2, d)
@@ -227,24 +228,22 @@ def plrf_problem(v_dim, d, alpha, beta, batch=1, method="auto", seed=0, smoothin
                                      name)
         setup = PLRF(v_dim, d, alpha, beta, batch, tr, pstar, "explicit", p0)
         return _attach(prob, setup)
-    lam, mass, D0 = density_nodes(v_dim, d, alpha, beta, smoothing, rtol)
+    from hdlimits.models.least_squares.plrf_equivalent import equivalent_nodes
     tr = harmonic(v_dim, 2 * alpha)                           # E tr K = Σ_j D_j (rows of W have norm ≈ 1)
     scale = d / tr
     pstar = p_star(v_dim, d, alpha, beta, rtol)
     p0 = harmonic(v_dim, 2 * alpha + 2 * beta)
-    # self-check: the forcing measure must carry θ*ᵀKθ* = 𝒫(0) − 𝒫* (both exact sums over j)
-    target = p0 - pstar
-    err = abs(float(np.sum(mass * lam * D0)) - target) / target
+    lam, mass, D0, info = equivalent_nodes(v_dim, d, alpha, beta, p0 - pstar, smoothing, rtol)
+    # self-check: the forcing measure must carry θ*ᵀKθ* = 𝒫(0) − 𝒫* (both exact sums over j); the bulk
+    # is normalised to it, so the check is on the raw (unnormalised) bulk
+    err = info["target_mass_error"]
     if err > 0.02:
         import warnings
-        warnings.warn(f"Problem.plrf(method='deterministic'): the smoothed deterministic spectrum carries "
-                      f"θ*ᵀKθ* with a relative error of {err:.2g} at d = {d} (its isolated top eigenvalues are "
-                      f"narrower than the smoothing {smoothing:g}); risks are off by as much — use "
-                      f"method='explicit' (v·d ≲ 10⁷) or a smaller smoothing (docs/scaling.md §3)",
+        warnings.warn(f"Problem.plrf(method='deterministic'): the deterministic spectrum carries θ*ᵀKθ* with "
+                      f"a relative error of {err:.2g} before normalisation at d = {d} (docs/scaling.md §3)",
                       UserWarning, stacklevel=3)
     prob = SpectralProblem(lam * scale, mass, D0 / scale, d, noise_mod.gaussian(math.sqrt(pstar)), float(d),
-                           None, name, {"smoothing": smoothing, "rtol": rtol, "nodes": int(lam.size),
-                                        "target_mass_error": err})
+                           None, name, dict(info, smoothing=smoothing, rtol=rtol, nodes=int(lam.size)))
     setup = PLRF(v_dim, d, alpha, beta, batch, tr, pstar, "deterministic", p0)
     return _attach(prob, setup)
 
