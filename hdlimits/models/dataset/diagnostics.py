@@ -51,6 +51,9 @@ def _active(problem):
     return np.asarray(problem.eigenvalues) > 0
 
 
+_ROW_BLOCK = 4096
+
+
 def fourth_moments(problem, moments="data"):
     """``C_ij = E[z_i² z_j²]`` over the modes with λ > 0 (``"gaussian"``: ``λλᵀ + 2 diag λ²``). The data's
     ``C`` (O(n d²)) is computed once per problem and kept; treat the returned array as read-only."""
@@ -59,8 +62,13 @@ def fourth_moments(problem, moments="data"):
         return np.outer(lam, lam) + np.diag(2.0 * lam * lam)
     cache = problem.__dict__.setdefault("_fourth_moments", {})
     if "data" not in cache:
-        W = problem.rows_eigen_squared[:, _active(problem)]
-        cache["data"] = (W.T @ W) / problem.n
+        p = lam.size                                   # λ is decreasing: the active modes lead
+        Z = problem.rows_eigen
+        C = np.zeros((p, p))
+        for r0 in range(0, problem.n, _ROW_BLOCK):     # (Z∘Z)ᵀ(Z∘Z) by row blocks: no n × d temporary
+            Wb = Z[r0:r0 + _ROW_BLOCK, :p] ** 2
+            C += Wb.T @ Wb
+        cache["data"] = C / problem.n
     return cache["data"].copy()
 
 

@@ -61,6 +61,15 @@ def _check_optimizer(optimizer):
                                 f"{type(optimizer).__name__}")
 
 
+def _propagator_pays(problem, steps_out):
+    """Cost model of ``method="auto"`` in units of one pass over the rows (n·p flops): the recursion
+    takes one per step; the propagator ``p`` (C), ``≈ 10 p²/n`` (the eigendecomposition) and about
+    ``4·(outputs + 40)`` forcing evaluations."""
+    p = int(np.count_nonzero(np.asarray(problem.eigenvalues) > 0))
+    steps = int(steps_out[-1])
+    return steps > p + 10.0 * p * p / problem.n + 4.0 * (steps_out.size + 40)
+
+
 def _record_grid(t, d):
     steps = np.round(t * d).astype(np.int64)
     return steps, steps / d
@@ -70,8 +79,10 @@ def _record_grid(t, d):
 def row_forcing(Z, ebar, w, eps, mean_kept):
     """``Σ_r z_r∘z_r · u_r`` with ``u_r = ε_r² − 2s_rε_r + m s_r² + Σ_j z_rj² w_j``, ``s_r = z_rᵀē``
     (``m = 1`` for the mean-kept closure, 0 for the diagonal one): the data part of the forcing in one
-    pass over the rows ``Z`` (n × p), without ``Z∘Z`` or ``C``."""
-    n, p = Z.shape
+    pass over the rows ``Z`` (n × d, C-contiguous), without ``Z∘Z`` or ``C``, on the leading
+    ``p = len(ebar)`` columns (the modes with λ > 0 lead)."""
+    n = Z.shape[0]
+    p = ebar.size
     out = np.zeros(p)
     m = 1.0 if mean_kept else 0.0
     for r in range(n):
@@ -178,7 +189,7 @@ def _propagated(problem, optimizer, steps_out, moments, closure, store_modes, rt
         def forcing(ebar):
             return const
     else:
-        Z = np.ascontiguousarray(problem.rows_eigen[:, act])
+        Z = problem.rows_eigen                       # λ is decreasing: the active modes lead
         eps = np.ascontiguousarray(problem.residuals, dtype=np.float64)
         mean = closure == "mean"
         cn = c / problem.n
@@ -270,8 +281,6 @@ def predict_dataset(problem, optimizer, t, moments: str = "data", closure: str =
         raise ValueError(f"method must be one of {list(_METHODS)} for a dataset problem, got {method!r}")
     from hdlimits.core.schedules import Schedule
     constant = not callable(optimizer.lr) or (isinstance(optimizer.lr, Schedule) and optimizer.lr.is_constant)
-    if method == "auto":
-        method = "propagator" if constant else "recursion"
     if method == "propagator" and not constant:
         raise ValueError("method='propagator' needs a constant lr (its step matrix is fixed); use "
                          "method='recursion' for a schedule")
@@ -281,6 +290,8 @@ def predict_dataset(problem, optimizer, t, moments: str = "data", closure: str =
     t = check_times(t)
     d = problem.d
     steps_out, t_rec = _record_grid(t, d)
+    if method == "auto":
+        method = "propagator" if constant and _propagator_pays(problem, steps_out) else "recursion"
     if store_modes is None:
         store_modes = t.size * d <= 2e7
     if method == "exact":
