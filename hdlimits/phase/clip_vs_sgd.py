@@ -238,7 +238,8 @@ def clipping(problem=None, thresholds=None, dfs=None, t=10.0, n_lrs=5, out="phas
     [2.2, 32] plus the Gaussian) when ``thresholds``/``dfs`` are not given (default 24 × 8). Beyond
     df ≈ 40 the Student-t law is within a few % of the Gaussian row (and the derivation engine's self-check
     currently rejects those laws; such points get status code ``"error"``).
-    Cost: each new noise law is derived and checked once per worker process by the derivation engine.
+    Cost: the Student-t family is derived once (each df only recomputes quadrature nodes), each point is
+    reduced once and solved at ``rtol = 1e-5`` (:data:`RTOL`; docs/clipping.md, "Cost of the diagram").
     :func:`compute` and :func:`draw` do the two halves.
     """
     result = compute(problem, thresholds, dfs, t, n_lrs, resolution=resolution, d=d, alpha=alpha,
