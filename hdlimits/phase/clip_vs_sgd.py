@@ -236,8 +236,7 @@ def clipping(problem=None, thresholds=None, dfs=None, t=10.0, n_lrs=5, out="phas
 
     ``resolution``: number of thresholds and of tails (``resolution − 1`` Student-t df log-spaced in
     [2.2, 32] plus the Gaussian) when ``thresholds``/``dfs`` are not given (default 24 × 8). Beyond
-    df ≈ 40 the Student-t law is within a few % of the Gaussian row (and the derivation engine's self-check
-    currently rejects those laws; such points get status code ``"error"``).
+    df ≈ 40 the Student-t law is within a few % of the Gaussian row.
     Cost: the Student-t family is derived once (each df only recomputes quadrature nodes), each point is
     reduced once and solved at ``rtol = 1e-5`` (:data:`RTOL`; docs/clipping.md, "Cost of the diagram").
     :func:`compute` and :func:`draw` do the two halves.
