@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from hdlimits.derivation import codegen as codegen
-from hdlimits.derivation.expect import NoiseExpectation, expect_residual
+from hdlimits.derivation.expect import NoiseExpectation, expect_residual, node_family, rebind
 from hdlimits.derivation.rules import nonlinearity_of
 
 __all__ = ["r", "P", "c", "T", "kappa", "m2", "Derived", "derive", "nonlinearity_of"]
@@ -80,7 +80,9 @@ class Derived:
         ``adaptive=True`` replaces the threshold ``c`` by ``κ·√(P + M2)`` (the risk-adaptive threshold);
         ``values`` must then give ``kappa`` and ``M2`` instead of ``c``.
         """
-        key = (id(self), adaptive)
+        # one compilation per derivation of a family (rebound laws share their owner's functions); the
+        # capacity of a's node block fixes the offset of b's block, so it is part of the key
+        key = (id(getattr(self, "_owner", self)), adaptive, _capacity(self.ea))
         if key not in _CACHE:
             fa, pa_syms = self._compile(self.ea, 0, adaptive)
             na = len(self._layout(self.ea, pa_syms, {s: 0.0 for s in pa_syms}))
@@ -127,7 +129,28 @@ class Derived:
         n_extra = len(self.extra)
         head = [vals.get(s, np.nan) for s in syms[:len(syms) - (len(e.symbols) - n_extra
                                                                  - (0 if e.kind == "closed form" else 1))]]
-        return np.concatenate([np.asarray(head, dtype=np.float64), e.params[n_extra:]])
+        body = e.params[n_extra:]
+        if e.kind != "closed form":
+            # [n, W_1..W_n, U_1..U_n] padded to a fixed capacity: the next block's offset (baked into
+            # its compiled code) is then the same for every law of the family
+            body = np.concatenate([body, np.zeros(2 * (_capacity(e) - int(body[0])))])
+        return np.concatenate([np.asarray(head, dtype=np.float64), body])
+
+
+#: smallest node capacity of a quadrature block (Student-t with df in [2, 1000] needs ≤ 512 nodes)
+MIN_CAPACITY = 512
+
+
+def _capacity(e: NoiseExpectation) -> int:
+    """Node capacity of a quadrature expectation's parameter block: ``MIN_CAPACITY`` or the next power of
+    two holding its nodes (0 for a closed form)."""
+    if e.kind == "closed form":
+        return 0
+    n = int(e.params[len(e.symbols) - 1])
+    cap = MIN_CAPACITY
+    while cap < n:
+        cap *= 2
+    return cap
 
 
 # -- on-disk cache of derivations ----------------------------------------------------------------
@@ -239,6 +262,17 @@ def derive(optimizer, noise=None, check: bool = True, model=None):
     key = (sp.srepr(h), tuple((str(k), v) for k, v in extra.items()), noise.spec(), check)
     if key in _CACHE:
         return _remember(fast, _CACHE[key])
+    fam = node_family(noise)
+    if fam is not None and noise != fam[1]:
+        # the law's numbers enter only the quadrature nodes: derive (and check) once per family with its
+        # reference law, then move the result to this law (new nodes, same compiled functions)
+        base = derive(optimizer, fam[1], check)
+        if base.ea.kind == base.eb.kind == "quadrature":
+            out = Derived(h=base.h, noise=noise, ea=rebind(base.ea, noise), eb=rebind(base.eb, noise),
+                          extra=base.extra, from_cache=base.from_cache)
+            out._owner = getattr(base, "_owner", base)
+            _CACHE[key] = out
+            return _remember(fast, out)
     dkey = _disk_key(h, extra, noise, check)
     out = _load_cached(dkey, noise)
     if out is not None:

@@ -41,7 +41,7 @@ from hdlimits.core import noise as _noise
 from hdlimits.derivation import codegen as codegen
 from hdlimits.derivation.gauss import gauss_expect
 
-__all__ = ["NoiseExpectation", "expect_noise", "expect_residual", "QUAD_STEP"]
+__all__ = ["NoiseExpectation", "expect_noise", "expect_residual", "QUAD_STEP", "node_family", "rebind"]
 
 QUAD_STEP = 0.2
 _P_PROBE = (1e-8, 1e-4, 1.0, 1e4, 1e8)
@@ -80,6 +80,27 @@ class NoiseExpectation:
 
     def __repr__(self):
         return f"NoiseExpectation({self.name}: {self.kind}: {self.display})"
+
+
+class _Lazy:
+    """A display expression built on first access (sympy display of a rebound law costs ~10 ms)."""
+
+    def __init__(self, build):
+        self.build = build
+
+
+def _get_display(self):
+    d = self.__dict__["_display"]
+    if isinstance(d, _Lazy):
+        d = self.__dict__["_display"] = d.build()
+    return d
+
+
+def _set_display(self, value):
+    self.__dict__["_display"] = value
+
+
+NoiseExpectation.display = property(_get_display, _set_display)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -198,6 +219,64 @@ def _scale_mixture_display(noise, G, u):
         return sp.Integral(G.subs(u, s ** 2 * nu / V) * dens, (V, 0, sp.oo))
     m = 2 * sp.nsimplify(noise.scale) ** 2
     return sp.Integral(G.subs(u, V) * sp.exp(-V / m) / m, (V, 0, sp.oo))
+
+
+# ------------------------------------------------------------------------------------------------
+# laws whose numbers enter only the quadrature nodes: one derivation per family
+
+#: family → the reference law its template is derived (and checked) with
+_FAMILY_REFERENCE = {"student_t": lambda: _noise.student_t(4.0, 1.0),
+                     "laplace": lambda: _noise.laplace(1.0),
+                     "uniform": lambda: _noise.uniform(1.0)}
+
+
+def node_family(noise):
+    """``(family, reference law)`` when :func:`expect_residual` treats ``noise`` by quadrature whose numbers
+    (df, scale, width) enter only the nodes and weights — Student-t and Laplace (Gaussian scale mixtures)
+    and uniform (Gauss–Legendre in ε) — else ``None``. For such laws the template ``G(P, u)`` and its
+    compiled function do not depend on the law's numbers: :func:`rebind` moves a derivation to another
+    law of the family by recomputing the nodes only."""
+    for fam, cls in (("student_t", _noise.StudentT), ("laplace", _noise.Laplace), ("uniform", _noise.Uniform)):
+        if isinstance(noise, cls):
+            return fam, _FAMILY_REFERENCE[fam]()
+    return None
+
+
+_G_NUM: dict = {}
+
+
+def rebind(e: NoiseExpectation, noise) -> NoiseExpectation:
+    """The quadrature expectation ``e`` (from :func:`expect_residual` on a law of ``noise``'s family) for the
+    law ``noise``: same template and compiled function, nodes and weights of ``noise`` (computed exactly
+    as a derivation for ``noise`` would: the same :func:`_mixing_nodes` / Gauss–Legendre rule, hence the
+    same parameter array). No sympy work and no check: the node rules are checked against adaptive
+    quadrature over the families' parameter ranges in tests/derivation."""
+    if e.kind != "quadrature" or node_family(noise) is None:
+        raise ValueError(f"rebind needs a quadrature expectation and a Student-t, Laplace or uniform law, "
+                         f"got a {e.kind} expectation and {noise!r}")
+    syms, u = list(e.symbols[:-1]), e.symbols[-1]
+    vals = np.asarray(e.params[:len(syms)], dtype=np.float64)
+    if isinstance(noise, _noise.Uniform):
+        W, U = _legendre_nodes(noise.half_width)
+        g = e.template
+
+        def display():   # the extra symbols (a threshold) stay symbols, as in _generic
+            hw = sp.nsimplify(noise.half_width)
+            return sp.Integral(g / (2 * hw), (u, -hw, hw))
+    else:
+        gkey = (e.template, tuple(syms), tuple(vals))
+        if gkey not in _G_NUM:
+            _G_NUM[gkey] = sp.lambdify((e.P, u), e.template.xreplace(
+                {s: sp.Float(v) for s, v in zip(syms, vals)}), modules=["numpy", "scipy"])
+        W, U = _mixing_nodes(noise, _G_NUM[gkey])
+        G = e.template
+
+        def display():
+            return _scale_mixture_display(noise, G, u)
+    params = np.concatenate([vals, [float(W.size)], W, U])
+    return NoiseExpectation(name=e.name, expr=None, display=_Lazy(display), kind="quadrature", func=e.func,
+                            params=params, P=e.P, template=e.template, symbols=list(e.symbols),
+                            check_error=e.check_error)
 
 
 # ------------------------------------------------------------------------------------------------
