@@ -146,7 +146,8 @@ _SEOS = "stochastic-eos"
 _SO = ("sam-edge", "eos")
 _ONLY = {"noise": ("sgd-stability", "lr-time"), "lr_min": ("sgd-stability", "lr-time", _SEOS) + _SO,
          "lr_max": ("sgd-stability", "lr-time", _SEOS) + _SO, "batches": ("sgd-stability", _SEOS),
-         "batch": ("lr-time", "scaling-law"), "quick": ("scaling-law",), "model": (_SEOS,), "steps": (_SEOS,) + _SO, "runs": (_SEOS,), "seed": (_SEOS,),
+         "batch": ("lr-time", "scaling-law"), "quick": ("scaling-law",),
+         "model": (_SEOS,), "steps": (_SEOS,) + _SO, "runs": (_SEOS,), "seed": (_SEOS,),
          "schedule": ("lr-time",), "scale": ("clipping", "sign-vs-sgd"),
          "n_lrs": ("clipping", "sign-vs-sgd"), "target": ("sign-vs-sgd",),
          "alpha": ("sgd-stability", "lr-time", "clipping", _SEOS), "beta": ("sgd-stability", "lr-time", "clipping"),

@@ -66,8 +66,8 @@ def _compute_optimal_sgd():
 @dataclass(frozen=True)
 class ComputeOptimalFit:
     """Sweep metric: :func:`hdlimits.scaling.compute_optimal` at the point's (α, β). Values ``xi``,
-    ``xi_se`` (``d* ∝ f^ξ``), ``eta``, ``eta_se`` (``𝒫* ∝ f^−η``), ``xi_theory`` (heuristic ξ, NaN where
-    none is derived), ``n_interior`` (computes whose minimum over d is interior: the points of the fit).
+    ``xi_se`` (``d* ∝ f^ξ``), ``eta``, ``eta_se`` (``𝒫* ∝ f^−η``), ``xi_theory`` (heuristic ξ, NaN
+    where none is derived), ``n_interior`` (computes whose minimum over d is interior: the points of the fit).
     Status ``"no_fit"`` when fewer than 3 are interior (ξ, η NaN)."""
 
     d: tuple | None = None

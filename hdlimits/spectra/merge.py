@@ -267,6 +267,9 @@ def merge_system(system, merge_rtol: float, t_max: float, q: int = 3, ratio: flo
     k = kap[live]
     mu1 = (m * kap * system.D0)[live]
     mu2 = (m * kap * system.weights)[live]
+    if k.size == 0:                     # no direction enters the risk: nothing to merge
+        return system, {"modes": int(kap.size), "merged_modes": int(kap.size), "bins": 0, "test_error": 0.0,
+                        "merge_rtol": float(merge_rtol), "t_max": float(t_max)}
     if k.size > 1 and not np.all(k[:-1] >= k[1:]):
         order = np.argsort(-k, kind="stable")
         k, mu1, mu2 = k[order], mu1[order], mu2[order]

@@ -97,3 +97,10 @@ def test_unsorted_eigenvalues_are_merged_alike(system):
     a, _ = merge_system(system, 1e-6, 50.0)
     b, _ = merge_system(shuffled, 1e-6, 50.0)
     np.testing.assert_allclose(b.kappa, a.kappa, rtol=1e-12)
+
+
+def test_all_zero_eigenvalues_are_left_alone(system):
+    import dataclasses
+    zero = dataclasses.replace(system, kappa=np.zeros(5), D0=np.ones(5), weights=np.zeros(5), mass=None)
+    out, info = merge_system(zero, 1e-6, 10.0)
+    assert out is zero and info["bins"] == 0
