@@ -16,9 +16,9 @@ largest share of the worst relative error are split until it is below ``merge_rt
 that test-family error amplified at most by the Volterra factor ``1/(1 − M)`` (``M`` the kernel mass).
 
 Cost (docs/spectra.md §4): the test family is evaluated once on every eigenvalue (one vectorised
-``exp`` of an ``n × 41`` array); the per-bin exact sums, the Gauss rules (Lanczos) and the merged sums are
-compiled loops (numba) over all the bins of a refinement round at once, so a merge of 10⁴ modes takes a
-few milliseconds.
+``exp`` of a ``41 × n`` array); the refinement loop — per-bin exact sums, Gauss rules (Lanczos, Jacobi on
+the q × q matrix), merged sums, splitting — is compiled (numba) and recomputes only the new bins of each
+round, so a merge of 10⁴ modes takes a few milliseconds.
 """
 from __future__ import annotations
 
@@ -181,18 +181,19 @@ def _jacobi(A, V):
 
 
 @nb.njit(cache=True, nogil=True, fastmath=_REASSOC)
-def _round(k, mu1, mu2, F, taus, ss, rate_a, rate_h, starts, ends, q,
+def _round(k, mu1, mu2, F, taus, ss, rate_a, rate_h, which, starts, ends, q,
            X1, W1, X2, W2, S1, S2, M1, M2):
-    """One refinement round for the bins ``[starts[i], ends[i])``: their Gauss rules (``X·, W·``, shape
-    (nb, q)), exact test-family sums ``S·`` and merged sums ``M·`` (shape (nb, n_test)). ``F`` is the
-    stored family (n_test, n), or a (0, 0) array to evaluate it per bin (rate ``rate_a·κ − rate_h·κ²``)."""
+    """For the bins ``b in which`` (eigenvalues ``[starts[b], ends[b])``): their Gauss rules (rows of
+    ``X·, W·``, shape (·, q)), exact test-family sums ``S·`` and merged sums ``M·`` (rows of shape
+    (·, n_test)). ``F`` is the stored family (n_test, n), or a (0, 0) array to evaluate it per bin (rate
+    ``rate_a·κ − rate_h·κ²``)."""
     nt, ns = taus.size, ss.size
     width = 1
-    for i in range(starts.size):
-        width = max(width, ends[i] - starts[i])
+    for b in which:
+        width = max(width, ends[b] - starts[b])
     Q = np.empty((q, width))
     stored = F.shape[0] > 0
-    for b in range(starts.size):
+    for b in which:
         a0, b0 = starts[b], ends[b]
         _gauss_rule(k, mu1, a0, b0, q, X1[b], W1[b], Q)
         _gauss_rule(k, mu2, a0, b0, q, X2[b], W2[b], Q)
@@ -231,6 +232,95 @@ def _round(k, mu1, mu2, F, taus, ss, rate_a, rate_h, starts, ends, q,
                         M[b, i] += w * math.exp(-taus[i] * r)
                     for i in range(ns):
                         M[b, nt + i] += w * math.exp(-ss[i] * x)
+
+
+@nb.njit(cache=True, nogil=True)
+def _refine(k, mu1, mu2, F, taus, ss, rate_a, rate_h, edges, q, target):
+    """The refinement loop of :func:`merge_system` on the initial bins ``edges`` (start indices plus
+    ``k.size``): measure the relative error of the merged test-family sums (all bins, worst member), stop
+    at ``≤ target``, else halve every bin of more than ``q`` eigenvalues whose share of the worst error of
+    μ₁ or μ₂ is ≥ ¼ of the largest share, and recompute only the new halves. Returns
+    ``(starts, ends, X1, W1, X2, W2, worst)`` of the final bins."""
+    nf = taus.size + ss.size
+    nb = edges.size - 1
+    cap = 2 * nb + 64
+    st = np.empty(cap, dtype=np.int64)
+    en = np.empty(cap, dtype=np.int64)
+    X1, W1, X2, W2 = np.zeros((cap, q)), np.zeros((cap, q)), np.zeros((cap, q)), np.zeros((cap, q))
+    S1, S2, M1, M2 = np.empty((cap, nf)), np.empty((cap, nf)), np.empty((cap, nf)), np.empty((cap, nf))
+    st[:nb] = edges[:-1]
+    en[:nb] = edges[1:]
+    _round(k, mu1, mu2, F, taus, ss, rate_a, rate_h, np.arange(nb), st, en, q,
+           X1, W1, X2, W2, S1, S2, M1, M2)
+    tot1, tot2 = np.zeros(nf), np.zeros(nf)      # the exact totals (the bins partition the eigenvalues)
+    for b in range(nb):
+        for i in range(nf):
+            tot1[i] += S1[b, i]
+            tot2[i] += S2[b, i]
+    for i in range(nf):
+        tot1[i] = max(tot1[i], 1e-300)
+        tot2[i] = max(tot2[i], 1e-300)
+    err1, err2 = np.empty(nf), np.empty(nf)
+    share = np.empty(cap)
+    while True:
+        err1[:] = 0.0
+        err2[:] = 0.0
+        for b in range(nb):
+            for i in range(nf):
+                err1[i] += abs(M1[b, i] - S1[b, i])
+                err2[i] += abs(M2[b, i] - S2[b, i])
+        i1, i2 = 0, 0
+        worst = 0.0
+        for i in range(nf):
+            err1[i] /= tot1[i]
+            err2[i] /= tot2[i]
+            if err1[i] > err1[i1]:
+                i1 = i
+            if err2[i] > err2[i2]:
+                i2 = i
+        worst = max(err1[i1], err2[i2])
+        if worst <= target:
+            break
+        top = -1.0
+        for b in range(nb):
+            if en[b] - st[b] <= q:
+                share[b] = -1.0
+            else:
+                share[b] = max(abs(M1[b, i1] - S1[b, i1]) / tot1[i1], abs(M2[b, i2] - S2[b, i2]) / tot2[i2])
+            top = max(top, share[b])
+        if top < 0:
+            break
+        n_split = 0
+        for b in range(nb):
+            if share[b] >= 0.25 * top:
+                n_split += 1
+        if nb + n_split > cap:                 # grow the bin arrays
+            cap = 2 * (nb + n_split)
+            st, en = _grow(st, cap), _grow(en, cap)
+            X1, W1, X2, W2 = _grow(X1, cap), _grow(W1, cap), _grow(X2, cap), _grow(W2, cap)
+            S1, S2, M1, M2 = _grow(S1, cap), _grow(S2, cap), _grow(M1, cap), _grow(M2, cap)
+            share = _grow(share, cap)
+        which = np.empty(2 * n_split, dtype=np.int64)
+        j = 0
+        for b in range(nb):
+            if share[b] >= 0.25 * top:
+                mid = (st[b] + en[b]) // 2
+                new = nb + j // 2
+                st[new], en[new] = mid, en[b]
+                en[b] = mid
+                which[j], which[j + 1] = b, new
+                j += 2
+        nb += n_split
+        _round(k, mu1, mu2, F, taus, ss, rate_a, rate_h, which, st, en, q,
+               X1, W1, X2, W2, S1, S2, M1, M2)
+    return st[:nb], en[:nb], X1[:nb], W1[:nb], X2[:nb], W2[:nb], worst
+
+
+@nb.njit(cache=True, nogil=True)
+def _grow(a, cap):
+    out = np.zeros((cap,) + a.shape[1:], dtype=a.dtype)
+    out[:a.shape[0]] = a
+    return out
 
 
 @nb.njit(cache=True, nogil=True)
@@ -288,33 +378,9 @@ def merge_system(system, merge_rtol: float, t_max: float, q: int = 3, ratio: flo
     else:
         F = np.zeros((0, 0))
 
-    def run(st, en):
-        nb_ = st.size
-        X1, W1, X2, W2 = (np.zeros((nb_, q)) for _ in range(4))
-        S1, S2, M1, M2 = (np.empty((nb_, nf)) for _ in range(4))
-        _round(k, mu1, mu2, F, taus, ss, ra, rh, st, en, q, X1, W1, X2, W2, S1, S2, M1, M2)
-        return [st, en, X1, W1, X2, W2, S1, S2, M1, M2]
-
     edges = _greedy_bins(k, float(ratio))
-    cur = run(edges[:-1], edges[1:])
-    while True:
-        st, en, X1, W1, X2, W2, S1, S2, M1, M2 = cur
-        tot1, tot2 = np.maximum(S1.sum(axis=0), 1e-300), np.maximum(S2.sum(axis=0), 1e-300)
-        D1, D2 = np.abs(M1 - S1), np.abs(M2 - S2)
-        err1, err2 = D1.sum(axis=0) / tot1, D2.sum(axis=0) / tot2
-        worst = max(float(err1.max()), float(err2.max()))
-        if worst <= 0.25 * merge_rtol:
-            break
-        i1, i2 = int(np.argmax(err1)), int(np.argmax(err2))
-        share = np.maximum(D1[:, i1] / tot1[i1], D2[:, i2] / tot2[i2])
-        share[en - st <= q] = -1.0
-        if not np.any(share >= 0):
-            break
-        split = share >= 0.25 * share.max()
-        mid = (st[split] + en[split]) // 2
-        new = run(np.concatenate([st[split], mid]), np.concatenate([mid, en[split]]))
-        cur = [np.concatenate([old[~split], fresh]) for old, fresh in zip(cur, new)]
-    st, en, X1, W1, X2, W2 = cur[:6]
+    st, en, X1, W1, X2, W2, worst = _refine(k, mu1, mu2, F, taus, ss, ra, rh, edges, int(q),
+                                            0.25 * merge_rtol)
     k1, k2 = W1 > 0, W2 > 0
     x1, w1, x2, w2 = X1[k1], W1[k1], X2[k2], W2[k2]
     nk = np.concatenate([x1, x2])
