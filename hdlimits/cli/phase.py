@@ -33,6 +33,8 @@ _HELP = {
                       "𝒦 = 1, the EOS ηλ_max = 2 and B_c (lr = η itself; time = step count)",
     "sam-edge": "step η × SAM radius ρ → final λ_max/λ_SAM on the single-output second-order model",
     "eos": "step η → final ηλ_max of GD on the single-output model, with the gradient-flow value",
+    "scaling-law": "(α, β) plane of power-law random features → fitted compute-optimal exponent ξ, "
+                   "with the phases and the heuristic ξ",
 }
 #: seconds a connection to --scheduler may take before the command gives up
 SCHEDULER_TIMEOUT = 5.0
@@ -69,7 +71,7 @@ def add_cli(subparsers):
     lines = "\n".join(f"  {n:<15} {_HELP[n] if n in _HELP else _first_line(names[n].__doc__)}"
                        for n in names)
     dd = default_d()
-    d_help = ", ".join(f"{n} {dd[n]}" for n in names if n in dd)
+    d_help = ", ".join(f"{n} {dd[n]}" for n in names if dd.get(n) is not None)
     p = subparsers.add_parser(
         "phase", help="draw a built-in phase diagram (" + ", ".join(names) + ")",
         description="Draw a built-in phase diagram from the limiting equations.\n\n" + lines,
@@ -94,7 +96,7 @@ def add_cli(subparsers):
     s = p.add_argument_group("grid")
     s.add_argument("--resolution", type=int, default=None,
                    help="grid points along the learning-rate axis (sgd-stability 48, lr-time 40), or "
-                        "along both axes (clipping 24×8, sign-vs-sgd 8×6)")
+                        "along both axes (clipping 24×8, sign-vs-sgd 8×6, scaling-law 6×6)")
     s.add_argument("--lr-min", type=float, default=None, help="smallest learning rate on the grid")
     s.add_argument("--lr-max", type=float, default=None, help="largest learning rate on the grid")
     s.add_argument("--batches", default=None, metavar="B1,B2,...",
@@ -115,7 +117,10 @@ def add_cli(subparsers):
                         "(default 5 / 12)")
     s.add_argument("--target", type=float, default=None,
                    help="sign-vs-sgd: target excess risk (default 0.05; initial excess risk 0.5)")
-    s.add_argument("--batch", type=int, default=None, help="lr-time: batch size (default 1)")
+    s.add_argument("--batch", type=int, default=None, help="lr-time, scaling-law: batch size (default 1)")
+    s.add_argument("--quick", action="store_true", default=None,
+                   help="scaling-law: a 3×3 grid on small model sizes and computes (seconds; finite-size "
+                        "errors are large)")
     s.add_argument("--schedule", default=None, choices=["constant", "cosine", "power_decay", "warmup"],
                    help="lr-time: schedule family (default constant)")
     s.add_argument("--method", choices=["ode", "recursion"], default="ode",
@@ -141,7 +146,8 @@ _SEOS = "stochastic-eos"
 _SO = ("sam-edge", "eos")
 _ONLY = {"noise": ("sgd-stability", "lr-time"), "lr_min": ("sgd-stability", "lr-time", _SEOS) + _SO,
          "lr_max": ("sgd-stability", "lr-time", _SEOS) + _SO, "batches": ("sgd-stability", _SEOS),
-         "batch": ("lr-time",), "model": (_SEOS,), "steps": (_SEOS,) + _SO, "runs": (_SEOS,), "seed": (_SEOS,),
+         "batch": ("lr-time", "scaling-law"), "quick": ("scaling-law",),
+         "model": (_SEOS,), "steps": (_SEOS,) + _SO, "runs": (_SEOS,), "seed": (_SEOS,),
          "schedule": ("lr-time",), "scale": ("clipping", "sign-vs-sgd"),
          "n_lrs": ("clipping", "sign-vs-sgd"), "target": ("sign-vs-sgd",),
          "alpha": ("sgd-stability", "lr-time", "clipping", _SEOS), "beta": ("sgd-stability", "lr-time", "clipping"),
@@ -154,6 +160,8 @@ def _kwargs(args):
             raise ValueError(f"--{opt.replace('_', '-')} applies to 'phase {' / '.join(applies)}' only")
     if args.method != "ode" and args.name not in ("sgd-stability", "lr-time"):
         raise ValueError("--method applies to 'phase sgd-stability / lr-time' only")
+    if args.name == "scaling-law":
+        return _scaling_law_kwargs(args)
     if args.noise is not None:
         parse_noise(args.noise, "--noise")                    # the strict check; the diagram parses it again
     kw = {}
@@ -215,6 +223,25 @@ def _kwargs(args):
         if args.schedule is not None:
             kw["schedule"] = args.schedule
     kw["method"] = args.method
+    return kw
+
+
+def _scaling_law_kwargs(args):
+    """scaling-law takes --resolution, --quick, --batch; its model sizes are compute_optimal's."""
+    for opt in ("d", "t_max"):
+        if getattr(args, opt) is not None:
+            raise ValueError(f"--{opt.replace('_', '-')} does not apply to 'phase scaling-law' (its model "
+                             "sizes and computes are those of hdlimits.scaling.compute_optimal; --quick "
+                             "for small ones)")
+    kw = {}
+    if args.resolution is not None:
+        if args.resolution < 2:
+            raise ValueError(f"--resolution must be ≥ 2, got {args.resolution}")
+        kw["resolution"] = args.resolution
+    if args.quick:
+        kw["quick"] = True
+    if args.batch is not None:
+        kw["batch"] = args.batch
     return kw
 
 

@@ -45,7 +45,7 @@ def run(args, out=None) -> int:
           file=out)
     print(fr.table(), file=out)
     if args.diagram:
-        from hdlimits.phase.scaling_law import scaling_law
-        scaling_law(args.diagram, fits=[(args.alpha, args.beta, fr.d_exponent, fr.d_exponent_se)])
+        from hdlimits.phase.scaling_law import heuristic_plane
+        heuristic_plane(args.diagram, fits=[(args.alpha, args.beta, fr.d_exponent, fr.d_exponent_se)])
         print(f"diagram: {args.diagram}", file=out)
     return 0

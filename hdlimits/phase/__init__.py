@@ -32,6 +32,11 @@ dimension :data:`DEFAULT_D` ``[name]``.
   (:mod:`~hdlimits.phase.eos`) — step η → final ηλ_max of GD with the gradient-flow value (Agarwala,
   Pedregosa, Pennington, arXiv 2210.04860); docs/sharpness_second_order.md.
 
+:func:`scaling_law` (:mod:`~hdlimits.phase.scaling_law`) — the (α, β) plane of power-law random
+features → fitted compute-optimal exponent ξ of ``d* ∝ f^ξ``, with the phases and the heuristic ξ
+(Paquette, Paquette, Xiao, Pennington, arXiv 2405.15074; docs/phase_scaling_law.md). Its ``d`` is the
+set of model sizes of the fits (default None: those of :func:`hdlimits.scaling.compute_optimal`).
+
 The modules are not named after the functions, so that ``hdlimits.phase.clipping`` is always the
 function.
 """
@@ -45,14 +50,19 @@ from hdlimits.phase.stochastic_eos import stochastic_eos
 from hdlimits.phase import sam_edge as _sam_edge_mod, eos as _eos_mod
 from hdlimits.phase.sam_edge import sam_edge
 from hdlimits.phase.eos import eos
+from hdlimits.phase import scaling_law as _scaling_law_mod
+from hdlimits.phase.scaling_law import scaling_law
 
-__all__ = ["PhaseResult", "sgd_stability", "lr_time", "clipping", "sign_vs_sgd", "stochastic_eos", "sam_edge", "eos", "NAMES", "DEFAULT_D"]
+__all__ = ["PhaseResult", "sgd_stability", "lr_time", "clipping", "sign_vs_sgd", "stochastic_eos", "sam_edge", "eos", "scaling_law", "NAMES",
+           "DEFAULT_D"]
 
 #: phase diagrams by CLI name
 NAMES = {"sgd-stability": sgd_stability, "lr-time": lr_time, "clipping": clipping,
-         "sign-vs-sgd": sign_vs_sgd, "stochastic-eos": stochastic_eos, "sam-edge": sam_edge, "eos": eos}
+         "sign-vs-sgd": sign_vs_sgd, "stochastic-eos": stochastic_eos, "sam-edge": sam_edge, "eos": eos,
+         "scaling-law": scaling_law}
 
 #: dimension d of each diagram's default problem, by CLI name (the default of its ``d`` argument)
 DEFAULT_D = {"sgd-stability": stability.DEFAULT_D, "lr-time": lr_landscape.DEFAULT_D,
              "clipping": clip_vs_sgd.DEFAULT_D, "sign-vs-sgd": sign_speed.DEFAULT_D, "stochastic-eos": _seos.DEFAULT_D,
-             "sam-edge": _sam_edge_mod.DEFAULT_D, "eos": _eos_mod.DEFAULT_D}
+             "sam-edge": _sam_edge_mod.DEFAULT_D, "eos": _eos_mod.DEFAULT_D,
+             "scaling-law": _scaling_law_mod.DEFAULT_D}   # None: compute_optimal's model sizes

@@ -106,3 +106,25 @@ def test_phase_cli_on_a_dask_scheduler_matches_local(tmp_path, capsys):
     a, b = SweepResult.load(tmp_path / "loc.npz"), SweepResult.load(tmp_path / "dask.npz")
     for k in a.values:
         np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_phase_scaling_law_quick_cli(tmp_path, capsys):
+    code = cli.main(["phase", "scaling-law", "--quick", "--resolution", "2", "--out", str(tmp_path / "sl"),
+                     "--backend", "serial", "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0 and "phase scaling-law: grid beta[2]×alpha[2]" in out
+    back = SweepResult.load(tmp_path / "sl.npz")
+    n_ok = int((back.status_code == "ok").sum())
+    assert f"{n_ok} ok, 0 diverged, {4 - n_ok} other" in out
+    assert back.metadata["quick"] is True and np.isfinite(back["xi"][back.status_code == "ok"]).all()
+    assert (tmp_path / "sl.png").stat().st_size > 30_000
+
+
+def test_phase_scaling_law_options_are_checked(tmp_path, capsys):
+    stem = ["--out", str(tmp_path / "x")]
+    assert "--d does not apply to 'phase scaling-law'" in _error(["phase", "scaling-law", "--d", "64"] + stem,
+                                                                 capsys)
+    assert "--t-max does not apply" in _error(["phase", "scaling-law", "--t-max", "5"] + stem, capsys)
+    assert "--quick applies to 'phase scaling-law' only" in _error(["phase", "lr-time", "--quick"] + stem,
+                                                                   capsys)
+    assert "--alpha applies to" in _error(["phase", "scaling-law", "--alpha", "1"] + stem, capsys)

@@ -117,7 +117,7 @@ def test_default_d_of_each_diagram():
     for name, fn in phase.NAMES.items():
         assert inspect.signature(fn).parameters["d"].default == phase.DEFAULT_D[name], name
     assert phase.DEFAULT_D == {"sgd-stability": 400, "lr-time": 400, "clipping": 100, "sign-vs-sgd": 100,
-                               "stochastic-eos": 80, "sam-edge": 2, "eos": 2}
+                               "stochastic-eos": 80, "sam-edge": 2, "eos": 2, "scaling-law": None}
 
 
 def test_default_problems_have_the_default_d():
