@@ -5,7 +5,7 @@ The mode system (docs/sgd.md §6, :mod:`hdlimits.solvers.modes`) is
     dD_i/dt = −(2γ a(P) κ_i − H κ_i²/d) D_i + (γ²/d) b(P) w_i,
 
 with ``H = hγ²`` and ``h = 1 + 1/B`` for SGD. This module derives ``H`` for the updates of clipped,
-normalized and sign SGD (docs/clipping.md §10, docs/signsgd.md §9).
+normalized and sign SGD (docs/clipping.md §10, docs/signsgd.md §11).
 
 **Residual updates** ``θ ← θ − (γ/d) x ψ(r)``, ``r = s − ε``, ``s = xᵀe ~ N(0, P)``, ``x ~ N(0, K)``. In
 the eigen-coordinate ``i``, ``x_i = (λ_i e_i/P) s + z_i`` with ``z_i`` independent of ``s``, so

@@ -48,7 +48,7 @@ def _set_params(cp, slots, p_kind, p_par, p_scale, t):
 @nb.njit(cache=True, nogil=True, inline="always")
 def _b_slope(P, cp):
     """``b'(P)`` by central differences (one-sided next to 0); ``2b'`` is the Gaussian finite-d
-    coefficient of a residual update (docs/integrator.md §18)."""
+    coefficient of a residual update (docs/integrator.md §17)."""
     e = 1e-4 * abs(P) + 1e-300
     if P > e:
         return (_B(P + e, cp) - _B(P - e, cp)) / (2.0 * e)

@@ -19,7 +19,7 @@ node of a continuous spectrum is a mode with a non-integer weight. ``d`` stays t
 problem (the ``1/d`` in the equation), independent of the number of modes (docs/integrator.md
 §12).
 
-State-dependent finite-d coefficient (docs/integrator.md §18): the term ``hγ²κ_i²D_i/d`` generalises to
+State-dependent finite-d coefficient (docs/integrator.md §17): the term ``hγ²κ_i²D_i/d`` generalises to
 ``H(t, P)·κ_i²D_i/d`` with
 
     H = γ²·(h + s_b·b'(P) + s_h·h_f(P) + s_w·a(P)) + γ·(s_a·a(P) + s_d·b'(P)),

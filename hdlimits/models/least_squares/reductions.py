@@ -231,7 +231,7 @@ def sign_limit(problem: Problem, optimizer: SignSGD, t_max=None) -> ModeSystem:
     """signSGD (docs/signsgd.md): a = φ(P) (√P·φ(P) when risk-scaled), b = 1 (P), arcsine-law w, h = 0.
 
     ``h = 0`` is exact for the second moment: ``u_j = sign(x_j)·sign(r)`` has ``u_j² = 1`` (docs/signsgd.md
-    §9); the finite-d error sits in the drift (:func:`hdlimits.derivation.curvature.sign_drift_excess`)."""
+    §11); the finite-d error sits in the drift (:func:`hdlimits.derivation.curvature.sign_drift_excess`)."""
     from hdlimits.derivation.sign_phi import own_phi, sign_phi
     if optimizer.batch != 1:
         raise LimitNotAvailable(
