@@ -7,6 +7,8 @@ quadrature coefficients), within 4 standard errors.
 """
 import math
 
+import numba as nb
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -102,3 +104,56 @@ def test_sign_drift_is_the_arcsine_law():
     m, se = v.mean(), v.std(ddof=1) / math.sqrt(n)
     assert abs(m / lin - 1 - float(cv.sign_drift_excess(rho))) <= 4 * se / lin
     assert float(cv.sign_drift_excess(rho)) > 10 * se / lin      # the excess is resolved
+
+
+@nb.njit(cache=False)
+def _residual_clipping_runs(lam, e0, lr, c, sigma, steps_out, runs, seed):
+    """P = eᵀKe of the update the limit describes, e ← e − (γ/d) x clamp(r, ±c) (no ‖x‖), diagonal K."""
+    np.random.seed(seed)
+    d = lam.size
+    sq = np.sqrt(lam)
+    out = np.zeros((runs, steps_out.size))
+    x = np.empty(d)
+    for q in range(runs):
+        e = e0.copy()
+        k = 0
+        for io in range(steps_out.size):
+            while k < steps_out[io]:
+                r = 0.0
+                for j in range(d):
+                    x[j] = sq[j] * np.random.standard_normal()
+                    r += x[j] * e[j]
+                r -= sigma * np.random.standard_normal()
+                f = min(max(r, -c), c) * lr / d
+                for j in range(d):
+                    e[j] -= f * x[j]
+                k += 1
+            P = 0.0
+            for j in range(d):
+                P += lam[j] * e[j] * e[j]
+            out[q, io] = P
+    return out
+
+
+@pytest.mark.slow
+def test_h_of_p_is_the_finite_d_term_of_residual_clipping():
+    """For the update the limit is built on (threshold on |r| alone) h(P) removes most of the finite-d
+    gap on a steep spectrum (α = 1, d = 100, c = 2; measured +1.7 ± 0.6 % against −16.4 ± 0.6 % with h = 0);
+    the remaining gap of the simulated algorithm, which clips |r|·‖x‖, is docs/clipping.md §10."""
+    import dataclasses
+
+    from hdlimits.solvers.solve import solve_modes
+    prob = hd.Problem.power_law(d=100, alpha=1.0, beta=0.0, noise=hd.noise.gaussian(0.5), seed=0)
+    c, runs = 2.0, 400
+    t = np.linspace(0, 4, 17)
+    system = reduce(prob, hd.ClippedSGD(1.5, clip=c * math.sqrt(prob.trace)))
+    sim = _residual_clipping_runs(prob.eigenvalues, prob.initial_error, 1.5, c, 0.5,
+                                  np.round(t * prob.d).astype(np.int64), runs, 7)[:, 1:]
+    m = sim.mean(0)
+    gaps = {}
+    for k, s in (("h", system), ("0", dataclasses.replace(system, curvature_state=None))):
+        P = 2 * solve_modes(s, t).excess_risk[1:]
+        g = ((P - sim) / m).mean(1)
+        gaps[k] = (g.mean(), g.std(ddof=1) / math.sqrt(runs))
+    assert gaps["0"][0] < -4 * gaps["0"][1]
+    assert abs(gaps["h"][0]) < abs(gaps["0"][0]) / 4, gaps
