@@ -45,7 +45,8 @@ class StateCurvature:
     """The state-dependent part of the finite-d coefficient (see the module docstring):
     ``H = γ²(constant + b_slope·b'(P) + func_weight·func(P, c) + a_weight·a(P))
     + γ(drift_a·a(P) + drift_b·b'(P))``, added to the constant ``γ²h`` (``constant`` is kept apart from
-    ``ModeSystem.curvature``, which the diagnostics read as the constant-h of SGD-type systems). ``func``: a numba ``f(P, c)`` reading the system's ``coef_params`` (or None)."""
+    ``ModeSystem.curvature``, which the diagnostics read as the constant-h of SGD-type systems).
+    ``func``: a numba ``f(P, c)`` reading the system's ``coef_params`` (or None)."""
 
     b_slope: float = 0.0
     func_weight: float = 0.0
@@ -76,7 +77,8 @@ class StateCurvature:
                          self.drift_a, self.drift_b, self.a_weight])
 
     def value(self, g, P, a, b, c) -> float:
-        """``H`` at learning rate ``g`` and state ``P`` without the constant part (plain Python)."""
+        """This part of ``H`` at learning rate ``g`` and state ``P`` (plain Python; ``ModeSystem.curvature``'s
+        ``γ²h`` not included)."""
         e = 1e-4 * abs(P) + 1e-300
         bs = (b(P + e, c) - b(P - e, c)) / (2 * e) if P > e else (b(P + e, c) - b(P, c)) / e
         av = a(P, c)

@@ -190,7 +190,8 @@ def test_h_of_p_removes_the_finite_d_gap_at_a_rarely_active_threshold():
     With h = 0 the gap is far outside it (measured −28.6 ± 0.6 %), with h(P) inside (+6.8 ± 0.6 %)."""
     prob = _steep(100)
     allowance = prob.eigenvalues.max() / prob.trace
-    gaps = _time_averaged_gap(prob, hd.ClippedSGD(lr=1.5, clip=5.0 * np.sqrt(prob.trace)), runs=400, seed=11)
+    opt = hd.ClippedSGD(lr=1.5, clip=5.0 * np.sqrt(prob.trace))
+    gaps = _time_averaged_gap(prob, opt, runs=400, seed=11)
     g, se = gaps["h"]
     g0, se0 = gaps["0"]
     assert abs(g) <= 4 * se + allowance, gaps

@@ -59,7 +59,8 @@ def test_curvature_function_argument():
 
 
 @pytest.mark.parametrize("state", [StateCurvature(func_weight=1.0, func=h_decaying),
-                                   StateCurvature(b_slope=1.0, drift_a=2.0, drift_b=-1.0)], ids=["func", "drift"])
+                                   StateCurvature(b_slope=1.0, drift_a=2.0, drift_b=-1.0)],
+                         ids=["func", "drift"])
 def test_p_dependent_coefficient_matches_solve_ivp(state):
     base = _sgd_system()
     # h_decaying reads c[0]: SGD's parameter array holds E ε² = 0.25 there
