@@ -17,3 +17,9 @@ def one(P, c):
 def residual_second_moment(P, c):
     """b(P) = E[r²] = P + E[ε²]  (SGD; ``c[0] = E[ε²]``)."""
     return P + c[0]
+
+
+@nb.njit(cache=True, nogil=True)
+def zero(P, c):
+    """h(P) = 0: the default state-dependent finite-d coefficient (none)."""
+    return 0.0

@@ -132,11 +132,13 @@ def _clock_moments(D0, D1, Phi, eP, ph, p1, p2, int1, q1, q2, int2):
 
 
 @nb.njit(cache=True, nogil=True)
-def _mode_pass(kappa, mk, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, Up, Vp, gam_m, a_m,
-               h, store, E2, GW, S, Scub, Slin, bcur, SA):
+def _mode_pass(kappa, mk, w, D0, d, Hn, hg, gam, aval, U1, U2, V1, V2, has_prev, Up, Vp, gam_m, a_m,
+               hg_m, h, store, E2, GW, S, Scub, Slin, bcur, SA):
     """One pass over the modes for fixed node scalars.
 
     ``mk[i] = m_i κ_i`` is the weight of mode i in ``P`` (mass times eigenvalue; see ModeSystem).
+    ``Hn[j]``: the finite-d coefficient at node j (the rate is ``2γ_jκa_j − κ²Hn[j]/d``; ``hγ_j²`` for a
+    constant h), ``hg[j] = Hn[j]/γ_j``; ``hg_m`` the latter at the previous node.
     Fills ``S[k, j]`` (k = 0: node h/2, k = 1: node h; j = forcing node 0, 1, 2) with
     ``Σ_i m_i κ_i g_ij W^{(k)}_ij`` where ``G_ij = b_j g_ij``, and returns the free decays
     ``(c_mid, c_end)``. ``Scub`` (j = −1..2) holds the end-of-step sums of the cubic-minus-quadratic
@@ -167,7 +169,7 @@ def _mode_pass(kappa, mk, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, U
     c_end = 0.0
     # clock integrals at h/4 (only the near-zero-rate branch below uses them)
     Uq = _quad_integral(2 * gam[0] * aval[0], 2 * gam[1] * aval[1], 2 * gam[2] * aval[2], h, 0.25)
-    Vq = _quad_integral(curv * gam[0] ** 2, curv * gam[1] ** 2, curv * gam[2] ** 2, h, 0.25)
+    Vq = _quad_integral(Hn[0], Hn[1], Hn[2], h, 0.25)
     for i in range(n):
         ka = kappa[i]
         phi1 = ka * U1 - ka * ka * V1 / d
@@ -176,7 +178,7 @@ def _mode_pass(kappa, mk, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, U
         if not near_zero:
             for j in range(3):
                 drift = 2.0 * ka * aval[j]
-                curv_term = curv * gam[j] * ka * ka / d
+                curv_term = hg[j] * ka * ka / d
                 den = drift - curv_term
                 if abs(den) <= NEAR_ZERO_RATE * (abs(drift) + abs(curv_term)):
                     near_zero = True
@@ -226,7 +228,7 @@ def _mode_pass(kappa, mk, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, U
             # cubic minus quadratic interpolant = G[m, 0, c, 1]·θ(θ−c)(θ−1) with the previous node
             # m < 0; its convolution with e^{−φ2(1−θ)} is φ2 (J3 − (1+c) J2 + c J1)
             phip = ka * Up - ka * ka * Vp / d
-            denm = 2.0 * ka * a_m - curv * gam_m * ka * ka / d
+            denm = 2.0 * ka * a_m - hg_m * ka * ka / d
             gm = gam_m * w[i] / (d * denm) if denm != 0.0 else 0.0
             m = -phip / phi2
             corr = mka * phi2 * (6.0 * ph[4] - (1.0 + c) * 2.0 * ph[3] + c * ph[2])
@@ -238,11 +240,11 @@ def _mode_pass(kappa, mk, w, D0, d, curv, gam, aval, U1, U2, V1, V2, has_prev, U
 
 
 @nb.njit(cache=True, nogil=True)
-def _dense_state(kappa, w, D0, d, curv, gam, aval, bval, h, sig, out):
+def _dense_state(kappa, w, D0, d, Hn, hg, gam, aval, bval, h, sig, out):
     """Per-mode state at ``t + σh`` inside an accepted step (same interpolants as the step)."""
     n = kappa.size
     A0, A1, A2 = 2 * gam[0] * aval[0], 2 * gam[1] * aval[1], 2 * gam[2] * aval[2]
-    H0, H1, H2 = curv * gam[0] ** 2, curv * gam[1] ** 2, curv * gam[2] ** 2
+    H0, H1, H2 = Hn[0], Hn[1], Hn[2]
     U1 = _quad_integral(A0, A1, A2, h, 0.5)
     U2 = _quad_integral(A0, A1, A2, h, 1.0)
     Us = _quad_integral(A0, A1, A2, h, sig)
@@ -261,13 +263,13 @@ def _dense_state(kappa, w, D0, d, curv, gam, aval, bval, h, sig, out):
         if ok:
             for j in range(3):
                 drift = 2.0 * ka * aval[j]
-                curv_term = curv * gam[j] * ka * ka / d
+                curv_term = hg[j] * ka * ka / d
                 if abs(drift - curv_term) <= NEAR_ZERO_RATE * (abs(drift) + abs(curv_term)):
                     ok = False
         if ok:
-            g0 = gam[0] * w[i] * bval[0] / (d * (2.0 * ka * aval[0] - curv * gam[0] * ka * ka / d))
-            g1 = gam[1] * w[i] * bval[1] / (d * (2.0 * ka * aval[1] - curv * gam[1] * ka * ka / d))
-            g2 = gam[2] * w[i] * bval[2] / (d * (2.0 * ka * aval[2] - curv * gam[2] * ka * ka / d))
+            g0 = gam[0] * w[i] * bval[0] / (d * (2.0 * ka * aval[0] - hg[0] * ka * ka / d))
+            g1 = gam[1] * w[i] * bval[1] / (d * (2.0 * ka * aval[1] - hg[1] * ka * ka / d))
+            g2 = gam[2] * w[i] * bval[2] / (d * (2.0 * ka * aval[2] - hg[2] * ka * ka / d))
         if not ok:
             # as in _near_zero_mode: Simpson in time on [0, σh] with f on the step's quadratic
             f0 = w[i] * gam[0] ** 2 * bval[0] / d

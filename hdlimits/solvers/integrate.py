@@ -25,10 +25,11 @@ import numpy as np
 
 from hdlimits.core.schedules import evaluate
 
-# The coefficient pair this copy of the module is compiled for (see hdlimits/solvers/specialize.py,
-# which writes copies of this file with these two lines replaced). Absolute imports only.
+# The coefficient functions this copy of the module is compiled for (see hdlimits/solvers/specialize.py,
+# which writes copies of this file with these lines replaced). Absolute imports only.
 from hdlimits.solvers.coefficients import one as _A  # specialize: a
 from hdlimits.solvers.coefficients import residual_second_moment as _B  # specialize: b
+from hdlimits.solvers.coefficients import zero as _H  # specialize: h
 
 from hdlimits.solvers.collocation import _dense_state, _mode_pass, _quad_integral
 
@@ -42,6 +43,42 @@ def _set_params(cp, slots, p_kind, p_par, p_scale, t):
         v = p_scale * evaluate(p_kind, p_par, t)
         for k in range(slots.size):
             cp[slots[k]] = v
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _b_slope(P, cp):
+    """``b'(P)`` by central differences (one-sided next to 0); ``2b'`` is the Gaussian finite-d
+    coefficient of a residual update (docs/integrator.md §17)."""
+    e = 1e-4 * abs(P) + 1e-300
+    if P > e:
+        return (_B(P + e, cp) - _B(P - e, cp)) / (2.0 * e)
+    return (_B(P + e, cp) - _B(P, cp)) / e
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _curv_node(j, P, cp, g, curv, hs, h_var, Hn, hg):
+    """The finite-d coefficient at node ``j``: ``Hn[j]`` multiplies ``κ²/d`` in the rate and
+    ``hg[j] = Hn[j]/γ``. Constant: ``Hn = h γ²``. State-dependent (``hs`` = b_slope, func, drift_a,
+    drift_b, a_weight; :class:`~hdlimits.solvers.modes.StateCurvature`):
+    ``Hn = γ²(h + hs0·b'(P) + hs1·H(P) + hs4·a(P)) + γ(hs2·a(P) + hs3·b'(P))``."""
+    if not h_var:
+        Hn[j] = curv * g ** 2
+        hg[j] = curv * g
+        return
+    x = curv
+    y = 0.0
+    if hs[0] != 0.0 or hs[3] != 0.0:
+        bs = _b_slope(P, cp)
+        x += hs[0] * bs
+        y += hs[3] * bs
+    if hs[1] != 0.0:
+        x += hs[1] * _H(P, cp)
+    if hs[2] != 0.0 or hs[4] != 0.0:
+        av = _A(P, cp)
+        x += hs[4] * av
+        y += hs[2] * av
+    hg[j] = g * x + y
+    Hn[j] = g * hg[j]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -203,7 +240,7 @@ def _anderson(x1, x2, g1, g2, hist, n_hist):
 
 
 @nb.njit(cache=True, nogil=True)
-def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
+def integrate(kappa, mass, w, D_init, d, curv, hs, s_kind, s_par, cpar, a_const,
               t_out, breaks, rtol, atol, h_init, div_threshold, max_steps, store_modes,
               fixed_step, p_slots, p_kind, p_par, p_scale):
     """Integrate the mode system; return ``(P_out, D_out, status, t_status, n_steps, n_rejected)``.
@@ -212,6 +249,8 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
     ``fixed_step > 0`` switches step control off (every step has that length; used to measure the order).
     ``p_slots, p_kind, p_par, p_scale``: coefficient parameters that follow a schedule (see ModeSystem).
     ``mass``: the multiplicities m_i of the modes; ``P = Σ m_i κ_i D_i`` (ones: the plain sum).
+    ``curv, hs``: the constant finite-d coefficient and the four coefficients of its state-dependent
+    part (all zero: constant, the original scheme bit for bit; see :func:`_curv_node`).
     ``status``: 0 ok, 1 diverged (P above ``div_threshold`` or not finite), 2 step size underflow.
     """
     n = kappa.size
@@ -234,6 +273,12 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
     JN = np.zeros((2, 2))
     aval = np.empty(3)
     bval = np.empty(3)
+    Hn = np.empty(3)              # node values of the finite-d coefficient times γ² (see _curv_node)
+    hg = np.empty(3)              # the same divided by γ
+    h_var = False
+    for k in range(hs.size):
+        if hs[k] != 0.0:
+            h_var = True
     cp0 = cpar.copy()
     cp1 = cpar.copy()
     cp2 = cpar.copy()
@@ -253,7 +298,7 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
     ib = 0
     h = h_init
     has_prev = False
-    Up = Vp = gam_m = a_m = b_m = 0.0
+    Up = Vp = gam_m = a_m = b_m = hg_m = 0.0
     n_steps = 0
     n_rej = 0
     P1 = P
@@ -283,6 +328,7 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
         _set_params(cp2, p_slots, p_kind, p_par, p_scale, t + h - tiny)
         aval[0] = _A(P, cp0)
         bval[0] = _B(P, cp0)
+        _curv_node(0, P, cp0, gam[0], curv, hs, h_var, Hn, hg)
         # predictor for the node values
         P1 = P + 0.5 * h * slope
         P2 = P + h * slope
@@ -300,7 +346,9 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
             aval[1] = _A(P1, cp1)
             aval[2] = _A(P2, cp2)
             A0, A1, A2 = 2 * gam[0] * aval[0], 2 * gam[1] * aval[1], 2 * gam[2] * aval[2]
-            H0, H1, H2 = curv * gam[0] ** 2, curv * gam[1] ** 2, curv * gam[2] ** 2
+            _curv_node(1, P1, cp1, gam[1], curv, hs, h_var, Hn, hg)
+            _curv_node(2, P2, cp2, gam[2], curv, hs, h_var, Hn, hg)
+            H0, H1, H2 = Hn[0], Hn[1], Hn[2]
             U1 = _quad_integral(A0, A1, A2, h, 0.5)
             U2 = _quad_integral(A0, A1, A2, h, 1.0)
             V1 = _quad_integral(H0, H1, H2, h, 0.5)
@@ -308,8 +356,8 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
             if not a_const:
                 bval[1] = _B(P1, cp1)
                 bval[2] = _B(P2, cp2)
-            c_mid, c_end = _mode_pass(kappa, mk, w, D, d, curv, gam, aval, U1, U2, V1, V2, has_prev,
-                                      Up, Vp, gam_m, a_m, h, True, E2, GW, S, Scub, Slin, bval, SA)
+            c_mid, c_end = _mode_pass(kappa, mk, w, D, d, Hn, hg, gam, aval, U1, U2, V1, V2, has_prev,
+                                      Up, Vp, gam_m, a_m, hg_m, h, True, E2, GW, S, Scub, Slin, bval, SA)
             P1n, P2n, ok = _solve_nodes(c_mid, c_end, S, bval[0], P1, P2, cp1, cp2)
             if not ok:
                 break
@@ -377,7 +425,7 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
                 for i in range(n):
                     Dn[i] = E2[i] * D[i] + bval[0] * GW[i, 0] + bval[1] * GW[i, 1] + bval[2] * GW[i, 2]
             else:
-                _dense_state(kappa, w, D, d, curv, gam, aval, bval, h, sig, Dn)
+                _dense_state(kappa, w, D, d, Hn, hg, gam, aval, bval, h, sig, Dn)
             Ps = 0.0
             for i in range(n):
                 Ps += mk[i] * Dn[i]
@@ -396,8 +444,9 @@ def integrate(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, a_const,
         P_pm = P1
         # previous node = this step's start
         Up = _quad_integral(2 * gam[0] * aval[0], 2 * gam[1] * aval[1], 2 * gam[2] * aval[2], h, 1.0)
-        Vp = _quad_integral(curv * gam[0] ** 2, curv * gam[1] ** 2, curv * gam[2] ** 2, h, 1.0)
+        Vp = _quad_integral(Hn[0], Hn[1], Hn[2], h, 1.0)
         gam_m = gam[0]
+        hg_m = hg[0]
         a_m = aval[0]
         b_m = bval[0]
         has_prev = True

@@ -18,6 +18,16 @@ functional as ``P = Σ_i m_i κ_i D_i``. A bin of repeated eigenvalues is then o
 node of a continuous spectrum is a mode with a non-integer weight. ``d`` stays the dimension of the
 problem (the ``1/d`` in the equation), independent of the number of modes (docs/integrator.md
 §12).
+
+State-dependent finite-d coefficient (docs/integrator.md §17): the term ``hγ²κ_i²D_i/d`` generalises to
+``H(t, P)·κ_i²D_i/d`` with
+
+    H = γ²·(h + s_b·b'(P) + s_h·h_f(P) + s_w·a(P)) + γ·(s_a·a(P) + s_d·b'(P)),
+
+``h`` the constant ``curvature`` and ``(s_b, s_h, s_a, s_d, s_w, h_f)`` a :class:`StateCurvature`. For an
+update ``x·ψ(r)`` on Gaussian data the exact per-step second moment gives ``s_b = 2`` (``2b'(P)`` is
+``E[(ψ²)''(r)]`` by the heat equation, docs/clipping.md §10); the ``γ``-linear part carries the
+``‖x‖`` fluctuation of a norm-based update (clipped and normalized SGD).
 """
 from __future__ import annotations
 
@@ -27,7 +37,54 @@ import numpy as np
 
 from hdlimits.core.schedules import Schedule, evaluate
 
-__all__ = ["ModeSystem"]
+__all__ = ["ModeSystem", "StateCurvature"]
+
+
+@dataclass(frozen=True)
+class StateCurvature:
+    """The state-dependent part of the finite-d coefficient (see the module docstring):
+    ``H = γ²(constant + b_slope·b'(P) + func_weight·func(P, c) + a_weight·a(P))
+    + γ(drift_a·a(P) + drift_b·b'(P))``, added to the constant ``γ²h`` (``constant`` is kept apart from
+    ``ModeSystem.curvature``, which the diagnostics read as the constant-h of SGD-type systems).
+    ``func``: a numba ``f(P, c)`` reading the system's ``coef_params`` (or None)."""
+
+    b_slope: float = 0.0
+    func_weight: float = 0.0
+    drift_a: float = 0.0
+    drift_b: float = 0.0
+    a_weight: float = 0.0
+    func: object = None
+    constant: float = 0.0
+
+    def __post_init__(self):
+        for name in ("b_slope", "func_weight", "drift_a", "drift_b", "a_weight", "constant"):
+            x = getattr(self, name)
+            try:
+                x = float(x)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} must be a finite real number, got {x!r}") from None
+            if not np.isfinite(x):
+                raise ValueError(f"{name} must be a finite real number, got {x}")
+            object.__setattr__(self, name, x)
+        if self.func is not None and getattr(self.func, "py_func", None) is None:
+            raise ValueError(f"func must be a numba-compiled function f(P, c), got {self.func!r}")
+        if self.func_weight != 0.0 and self.func is None:
+            raise ValueError("func_weight ≠ 0 needs func, a numba-compiled f(P, c)")
+
+    def args(self) -> np.ndarray:
+        """The integrators' coefficient array ``(b_slope, func_weight, drift_a, drift_b, a_weight)``."""
+        return np.array([self.b_slope, self.func_weight if self.func is not None else 0.0,
+                         self.drift_a, self.drift_b, self.a_weight])
+
+    def value(self, g, P, a, b, c) -> float:
+        """This part of ``H`` at learning rate ``g`` and state ``P`` (plain Python; ``ModeSystem.curvature``'s
+        ``γ²h`` not included)."""
+        e = 1e-4 * abs(P) + 1e-300
+        bs = (b(P + e, c) - b(P - e, c)) / (2 * e) if P > e else (b(P + e, c) - b(P, c)) / e
+        av = a(P, c)
+        x = self.constant + self.b_slope * bs + self.a_weight * av + (self.func_weight * self.func(P, c)
+                                                      if self.func is not None else 0.0)
+        return g * g * x + g * (self.drift_a * av + self.drift_b * bs)
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,7 +99,11 @@ class ModeSystem:
     d : dimension (the 1/d in the noise term and the step γ/d); not the number of modes.
     schedule : learning rate γ(t).
     a, b : numba functions ``f(P, c)``; ``coef_params`` is their ``c``.
-    curvature : h, the coefficient of the ``γ²κ_i²D_i/d`` term.
+    curvature : h, the coefficient of the ``γ²κ_i²D_i/d`` term: a float, or a numba function
+        ``h(P, c)`` (then stored as ``curvature_state = StateCurvature(func_weight=1, func=h)`` and
+        ``curvature = 0``).
+    curvature_state : optional :class:`StateCurvature`, the state-dependent part of the coefficient;
+        ``None`` keeps the constant ``h`` (the integrators then run the constant scheme bit for bit).
     noise_second_moment : E[ε²], for the risk ``½(P + E ε²)``.
     a_is_constant : True when ``a`` does not depend on P (lets the integrator skip work).
     exact_recursion : True when the per-step recursion is the exact finite-d mean (Gaussian SGD).
@@ -69,10 +130,34 @@ class ModeSystem:
     param_schedule: Schedule | None = None
     param_scale: float = 1.0
     mass: np.ndarray | None = None
+    curvature_state: StateCurvature | None = None
 
     def __post_init__(self):
         n = np.shape(self.kappa)[0] if np.ndim(self.kappa) == 1 else None
         object.__setattr__(self, "mass", _check_mass(self.mass, n))
+        h = self.curvature
+        if getattr(h, "py_func", None) is not None:
+            if self.curvature_state is not None:
+                raise ValueError("curvature is a function h(P, c) and curvature_state is set too: give "
+                                 "one of them")
+            object.__setattr__(self, "curvature_state", StateCurvature(func_weight=1.0, func=h))
+            object.__setattr__(self, "curvature", 0.0)
+        elif callable(h):
+            raise ValueError(f"curvature must be a real number or a numba-compiled h(P, c), got {h!r}")
+        if self.curvature_state is not None and not isinstance(self.curvature_state, StateCurvature):
+            raise ValueError("curvature_state must be a hdlimits.solvers.modes.StateCurvature or None, "
+                             f"got {type(self.curvature_state).__name__}")
+
+    @property
+    def curvature_constant(self) -> float:
+        """The constant part of the finite-d coefficient passed to the integrators."""
+        return float(self.curvature) + (self.curvature_state.constant if self.curvature_state else 0.0)
+
+    def curvature_args(self) -> np.ndarray:
+        """The integrators' state-dependent coefficient array (zeros: constant ``h``)."""
+        if self.curvature_state is None:
+            return np.zeros(5)
+        return self.curvature_state.args()
 
     @property
     def n_modes(self) -> int:
@@ -117,7 +202,10 @@ class ModeSystem:
         g = evaluate(kind, p, t)
         P = float(np.dot(self.risk_weights, D))
         c = self.params_at(t)
-        rate = 2.0 * g * self.a(P, c) * self.kappa - self.curvature * g * g * self.kappa ** 2 / self.d
+        H = self.curvature * g * g
+        if self.curvature_state is not None:
+            H = H + self.curvature_state.value(g, P, self.a, self.b, c)
+        rate = 2.0 * g * self.a(P, c) * self.kappa - H * self.kappa ** 2 / self.d
         return -rate * D + (g * g / self.d) * self.b(P, c) * self.weights
 
 

@@ -17,19 +17,27 @@ import numpy as np
 
 from hdlimits.core.schedules import evaluate
 
-# The coefficient pair this copy of the module is compiled for (see hdlimits/limits/specialize.py,
-# which writes copies of this file with these two lines replaced). Absolute imports only.
+# The coefficient functions this copy of the module is compiled for (see hdlimits/solvers/specialize.py,
+# which writes copies of this file with these lines replaced). Absolute imports only.
 from hdlimits.solvers.coefficients import one as _A  # specialize: a
 from hdlimits.solvers.coefficients import residual_second_moment as _B  # specialize: b
+from hdlimits.solvers.coefficients import zero as _H  # specialize: h
 
 
 @nb.njit(cache=True, nogil=True)
-def recurse(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, steps_out,
+def recurse(kappa, mass, w, D_init, d, curv, hs, s_kind, s_par, cpar, steps_out,
             div_threshold, store_modes, p_slots, p_kind, p_par, p_scale):
     """Run ``steps_out[-1]`` steps; return ``(P_out, D_out, status, step_status)``.
 
     ``mass``: the multiplicities m_i of the modes; ``P = Σ m_i κ_i D_i`` (ones: the plain sum).
+    ``curv, hs``: the constant finite-d coefficient h and the coefficients (b_slope, func, drift_a,
+    drift_b, a_weight) of its state-dependent part: the ``κ²`` term of a step is
+    ``(γ²(h + hs0·b'(P) + hs1·H(P) + hs4·a(P)) + γ(hs2·a(P) + hs3·b'(P)))/d²`` (all zero: constant h).
     """
+    h_var = False
+    for k in range(hs.size):
+        if hs[k] != 0.0:
+            h_var = True
     n = kappa.size
     mk = np.empty(n)
     for i in range(n):
@@ -61,7 +69,24 @@ def recurse(kappa, mass, w, D_init, d, curv, s_kind, s_par, cpar, steps_out,
         a = _A(P, cp)
         fb = g * g * _B(P, cp) / (d * d)
         c1 = 2.0 * g * a / d
-        c2 = curv * g * g / (d * d)
+        if h_var:
+            x = curv
+            y = 0.0
+            if hs[0] != 0.0 or hs[3] != 0.0:
+                e = 1e-4 * abs(P) + 1e-300
+                if P > e:
+                    bs = (_B(P + e, cp) - _B(P - e, cp)) / (2.0 * e)
+                else:
+                    bs = (_B(P + e, cp) - _B(P, cp)) / e
+                x += hs[0] * bs
+                y += hs[3] * bs
+            if hs[1] != 0.0:
+                x += hs[1] * _H(P, cp)
+            x += hs[4] * a
+            y += hs[2] * a
+            c2 = (g * g * x + g * y) / (d * d)
+        else:
+            c2 = curv * g * g / (d * d)
         Pn = 0.0
         for i in range(n):
             ka = kappa[i]

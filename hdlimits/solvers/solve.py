@@ -120,17 +120,17 @@ def solve_modes(system, t, method: str = "ode", rtol: float = 1e-8, store_modes:
         t_end = float(t[-1])
         h0 = min(1e-3 / rate0 if rate0 > 0 else 1e-3, max(t_end, 1e-12) * 1e-3)
         P, D, status, t_stat, nsteps, nrej = integrator_for(system).integrate(
-            system.kappa, system.mass, system.weights, system.D0, float(system.d), system.curvature,
-            kind, spar,
-            system.coef_params, system.a_is_constant, t, _breaks_of(system),
+            system.kappa, system.mass, system.weights, system.D0, float(system.d), system.curvature_constant,
+            system.curvature_args(), kind, spar,
+            system.coef_params, system.a_is_constant and system.curvature_state is None, t, _breaks_of(system),
             rtol, 1e-14 * max(P0, 1e-300), h0, thr, MAX_STEPS, bool(store_modes),
             0.0 if fixed_step is None else float(fixed_step), *system.param_args())
         info = {"steps": int(nsteps), "rejected": int(nrej)}
     else:
         steps = np.round(t * system.d).astype(np.int64)
         P, D, status, k_stat = recursion_for(system).recurse(
-            system.kappa, system.mass, system.weights, system.D0, float(system.d), system.curvature,
-            kind, spar,
+            system.kappa, system.mass, system.weights, system.D0, float(system.d), system.curvature_constant,
+            system.curvature_args(), kind, spar,
             system.coef_params, steps, thr, bool(store_modes), *system.param_args())
         t_stat = k_stat / system.d
         nsteps = int(k_stat)

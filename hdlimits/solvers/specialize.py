@@ -1,10 +1,11 @@
-"""One compiled integrator per coefficient pair ``(a, b)``, cached on disk.
+"""One compiled integrator per coefficient pair ``(a, b)`` (and state-dependent finite-d coefficient
+``h``, when the system has one), cached on disk.
 
 numba cannot reuse its disk cache for a function that receives other compiled functions as arguments
 (the dispatcher types differ from process to process), so the integrators do not take ``a`` and ``b``
-as arguments: they call the module globals ``_A`` and ``_B``. For SGD's pair the package modules
-themselves are used. For any other pair this module writes a copy of the integrator module with the
-two ``# specialize:`` lines bound to that pair into the cache directory (``$HDLIMITS_CACHE_DIR`` or
+as arguments: they call the module globals ``_A``, ``_B`` and ``_H``. For SGD's pair (and no ``h``
+function) the package modules themselves are used. For any other combination this module writes a copy
+of the integrator module with the ``# specialize:`` lines bound to those functions into the cache directory (``$HDLIMITS_CACHE_DIR`` or
 ``~/.cache/hdlimits``), imports it, and numba caches its compiled code next to it. The file name is a
 hash of the template source and of where ``a`` and ``b`` are defined, so editing either invalidates it.
 """
@@ -76,11 +77,14 @@ def _dependencies():
     return (collocation, schedules)
 
 
-def specialized(template, a, b):
-    """The module ``template`` (integrate or recursion) compiled for the pair ``(a, b)``."""
-    if a is coefficients.one and b is coefficients.residual_second_moment:
+def specialized(template, a, b, h=None):
+    """The module ``template`` (integrate or recursion) compiled for the pair ``(a, b)`` and the
+    state-dependent finite-d coefficient ``h(P, c)`` (None: :func:`coefficients.zero`)."""
+    if h is None:
+        h = coefficients.zero
+    if a is coefficients.one and b is coefficients.residual_second_moment and h is coefficients.zero:
         return template
-    key = (template.__name__, id(a), id(b))
+    key = (template.__name__, id(a), id(b), id(h))
     if key in _MEMO:
         return _MEMO[key]
     source = inspect.getsource(template)
@@ -91,6 +95,8 @@ def specialized(template, a, b):
             out.append(_LOADER + _binding(a, "_A"))
         elif line.rstrip().endswith("# specialize: b"):
             out.append(_binding(b, "_B"))
+        elif line.rstrip().endswith("# specialize: h"):
+            out.append(_binding(h, "_H"))
         else:
             out.append(line)
     text = "".join(out)
@@ -110,9 +116,14 @@ def specialized(template, a, b):
     return mod
 
 
+def _h_func(system):
+    sc = getattr(system, "curvature_state", None)
+    return None if sc is None else sc.func
+
+
 def integrator_for(system):
-    return specialized(integrate, system.a, system.b)
+    return specialized(integrate, system.a, system.b, _h_func(system))
 
 
 def recursion_for(system):
-    return specialized(recursion, system.a, system.b)
+    return specialized(recursion, system.a, system.b, _h_func(system))

@@ -14,8 +14,8 @@ def _nodes(kappa, w, D, d, gam, aval, bval, h):
     V1, V2 = _quad_integral(H[0], H[1], H[2], h, 0.5), _quad_integral(H[0], H[1], H[2], h, 1.0)
     E2, GW = np.empty(n), np.empty((n, 3))
     S, Scub, Slin, SA = np.empty((2, 3)), np.empty(4), np.empty(2), np.empty((2, 2))
-    c_mid, c_end = _mode_pass(kappa, kappa.copy(), w, D, float(d), 0.0, gam, aval, U1, U2, V1, V2,
-                              False, 0.0, 0.0, 0.0, 0.0, h, True, E2, GW, S, Scub, Slin, bval, SA)
+    c_mid, c_end = _mode_pass(kappa, kappa.copy(), w, D, float(d), H, H / gam, gam, aval, U1, U2, V1,
+                              V2, False, 0.0, 0.0, 0.0, 0.0, 0.0, h, True, E2, GW, S, Scub, Slin, bval, SA)
     return np.array([c_mid + S[0] @ bval, c_end + S[1] @ bval]), SA
 
 

@@ -3,13 +3,16 @@ system (docs/sgd.md §6)
 
     dD_i/dt = −(2γ a(P) κ_i − h γ² κ_i²/d) D_i + (γ²/d) b(P) w_i,    P = Σ_i κ_i D_i = eᵀKe,
 
-and contributes ``(κ, w, D0, a, b, h)``:
+and contributes ``(κ, w, D0, a, b, h)``. For an update ``x·ψ(r)`` the exact finite-d coefficient is
+``h(P) = E[(ψ²)''(r)] = 2b'(P)`` (SGD: 2 = 1 + 1/B at B = 1; :mod:`hdlimits.derivation.curvature`,
+docs/clipping.md §10); signSGD's update has ``u_j² = 1``, so its second moment has no such term:
 
 | optimizer | drift basis (κ) | w | a(P) | b(P) | h |
 |---|---|---|---|---|---|
 | SGD (batch B) | eig K | κ/B | 1 | P + Eε² | 1 + 1/B |
 | PreconditionedSGD | eig P^{1/2}KP^{1/2} | κ/B | 1 | P + Eε² | 1 + 1/B |
-| ClippedSGD, NormalizedSGD (B = 1) | eig K | κ | derived E[h'(r)] | derived E[h(r)²] | 0 |
+| ClippedSGD (B = 1) | eig K | κ | derived E[h'(r)] | derived E[h(r)²] | 2b'(P) |
+| NormalizedSGD (B = 1) | eig K | κ | derived E[h'(r)] | 1/tr K | 0 = 2b'(P) |
 | SignSGD (B = 1) | eig D^{-1/4}KD^{-1/4} | arcsine law | φ(P) | 1 | 0 |
 | AdamLimit, Adam (B = 1) | eig D^{-1/4}KD^{-1/4} | correlation | (P+Eε²)^{-1/2} | 1 | 0 |
 
@@ -166,15 +169,21 @@ def _clip_schedule(clip, t_max) -> Schedule:
 
 def clipped_limit(problem: Problem, optimizer: ClippedSGD, t_max=None) -> ModeSystem:
     """Clipped SGD (docs/clipping.md): a = μ_c(P) = E[1{|r| ≤ c}], b = ν_c(P) = E[min(r², c²)],
-    c = C/√tr K; risk-adaptive or scheduled thresholds enter as (time-dependent) coefficient parameters."""
+    c = C/√tr K; risk-adaptive or scheduled thresholds enter as (time-dependent) coefficient parameters.
+
+    Finite-d coefficient (docs/clipping.md §10): ``h(P) = 2∂_Pν_c(P) = 2μ_c − 2c(p_r(c) + p_r(−c))`` at
+    the threshold in force, i.e. ``2b'(P)``; with the risk-adaptive threshold ``c = κ√(P + E ε²)`` the
+    compiled ``b`` also moves ``c``, and ``2∂_Pν_c = 2b'(P) − 2κ²(1 − a(P))``."""
     from hdlimits.derivation import derive
+    from hdlimits.derivation.curvature import residual_curvature
     from hdlimits.derivation.engine import c, kappa, m2
+    from hdlimits.solvers.modes import StateCurvature
     _batch_one(optimizer, "clipped-SGD")
     m2v = problem.noise_second_moment
     der = derive(optimizer, problem.noise)
     lam, D0 = _eigen(problem)
     common = dict(kappa=lam, weights=lam.copy(), D0=D0, d=problem.d,
-                  schedule=as_schedule(optimizer.lr, t_max), curvature=0.0, noise_second_moment=m2v,
+                  schedule=as_schedule(optimizer.lr, t_max), noise_second_moment=m2v,
                   a_is_constant=False, exact_recursion=False, label=optimizer.describe())
     clip = optimizer.clip
     if isinstance(clip, RiskAdaptive):
@@ -182,7 +191,10 @@ def clipped_limit(problem: Problem, optimizer: ClippedSGD, t_max=None) -> ModeSy
             raise LimitNotAvailable("risk_adaptive clipping needs noise with a finite second moment, "
                                     f"{problem.noise.spec()} has none")
         fa, fb, par = der.compiled({kappa: clip.kappa, m2: m2v}, adaptive=True)
-        return ModeSystem(a=fa, b=fb, coef_params=par, **common)
+        k2 = float(clip.kappa) ** 2
+        return ModeSystem(a=fa, b=fb, coef_params=par, curvature=0.0, curvature_state=StateCurvature(
+            b_slope=2.0, a_weight=2.0 * k2, constant=-2.0 * k2), **common)
+    common.update(curvature=0.0, curvature_state=residual_curvature())
     if callable(clip):
         # a threshold schedule C(t): the same compiled coefficients, with the threshold's slot of the
         # parameter array refreshed by the integrators at every time (ModeSystem.param_*)
@@ -197,7 +209,11 @@ def clipped_limit(problem: Problem, optimizer: ClippedSGD, t_max=None) -> ModeSy
 
 
 def normalized_limit(problem: Problem, optimizer: NormalizedSGD, t_max=None) -> ModeSystem:
-    """Normalized SGD: a(P) = √(2/π)·E_ε[exp(−ε²/(2P))]/√(P·tr K), b = 1/tr K (docs/clipping.md)."""
+    """Normalized SGD: a(P) = √(2/π)·E_ε[exp(−ε²/(2P))]/√(P·tr K), b = 1/tr K (docs/clipping.md).
+
+    Finite-d coefficient: ``h = 2b'(P) = 0`` exactly (ψ² = 1/tr K is constant). The leading ``‖x‖``
+    drift term ``γ(2d/tr K)a(P)`` (:func:`hdlimits.derivation.curvature.norm_curvature`) is not
+    included: alone it moves the prediction away from simulation (docs/clipping.md §10)."""
     from hdlimits.derivation import derive
     from hdlimits.derivation.engine import T
     _batch_one(optimizer, "normalized-SGD")
@@ -212,7 +228,10 @@ def normalized_limit(problem: Problem, optimizer: NormalizedSGD, t_max=None) -> 
 
 # ---------------------------------------------------------------------------------- sign and Adam
 def sign_limit(problem: Problem, optimizer: SignSGD, t_max=None) -> ModeSystem:
-    """signSGD (docs/signsgd.md): a = φ(P) (√P·φ(P) when risk-scaled), b = 1 (P), arcsine-law w, h = 0."""
+    """signSGD (docs/signsgd.md): a = φ(P) (√P·φ(P) when risk-scaled), b = 1 (P), arcsine-law w, h = 0.
+
+    ``h = 0`` is exact for the second moment: ``u_j = sign(x_j)·sign(r)`` has ``u_j² = 1`` (docs/signsgd.md
+    §11); the finite-d error sits in the drift (:func:`hdlimits.derivation.curvature.sign_drift_excess`)."""
     from hdlimits.derivation.sign_phi import own_phi, sign_phi
     if optimizer.batch != 1:
         raise LimitNotAvailable(
