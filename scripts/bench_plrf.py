@@ -27,7 +27,12 @@ def run(quick=False):
               f"{i['atom_mass_error']:.1e}, tr K rel. error {abs(np.sum(p.mass * p.lam) / d - 1):.1e}")
 
 
-if __name__ == "__main__":
+def main(argv=None):
+    """Entry point (also called by scripts/bench.py with ``["--quick"]`` or ``[]``)."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
-    run(ap.parse_args().quick)
+    run(ap.parse_args(argv).quick)
+
+
+if __name__ == "__main__":
+    main()
