@@ -13,6 +13,9 @@ C12: the exact reduction against the paper's own recursion (same draw of W) and 
 the algorithm in R^v (tolerance from the standard error, z ≤ 4.5); the deterministic equivalent against
 draws. C13: fitted exponents of d*(f) with least-squares standard errors, against the heuristic values;
 a claim passes when they agree within 3 standard errors (the notes expect slow convergence at small d).
+The standard error counts only the scatter about the fitted line, not the slow drift of the local exponent
+with f; on the deterministic equivalent alone (d ≥ 1024) that drift is larger than the standard error in
+every phase (docs/scaling.md §6, "phase III investigated"), so phase III fails here.
 """
 from __future__ import annotations
 

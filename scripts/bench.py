@@ -14,8 +14,9 @@
 Run:  python scripts/bench.py [--quick] [--skip-ode] [--skip-sim]
 Extra benchmarks of other parts live next to this file (bench_derive.py, bench_phase.py,
 bench_sharpness.py, bench_glm.py — the GLM block integrator vs solve_ivp and explicit Euler —,
-bench_spectra.py — continuous and merged spectra —, bench_dataset.py — the data-moment limit's propagator
-vs its per-step recursion) and are run from here when present.
+bench_spectra.py — continuous and merged spectra —, bench_plrf.py — the PLRF deterministic equivalent —,
+bench_dataset.py — the data-moment limit's propagator vs its per-step recursion) and are run from here
+when present.
 """
 from __future__ import annotations
 
@@ -259,7 +260,7 @@ def main(argv=None):
         bench_sim([500, 2000] if args.quick else [500, 2000, 8000], 2.0 if args.quick else 5.0)
     here = os.path.dirname(os.path.abspath(__file__))
     for extra in ("bench_derive.py", "bench_phase.py", "bench_sharpness.py", "bench_glm.py",
-                  "bench_spectra.py", "bench_dataset.py"):
+                  "bench_spectra.py", "bench_plrf.py", "bench_dataset.py"):
         path = os.path.join(here, extra)
         if os.path.exists(path):
             print(f"\n== {extra}")

@@ -16,15 +16,16 @@ unchanged), so
 
 ``tr K`` is the *unscaled* trace (``PLRF.trace``); :meth:`PLRF.sgd` builds the converted optimizer.
 
-**Deterministic equivalent** (large ``v``, ``d``; no d×d matrix): the Stieltjes transform
-``m(z) = (1/d) tr(K − z)⁻¹`` solves ``m = 1/(−z + (1/d) Σ_j D_j/(1 + D_j m))``; the target enters through
-``G(z) = (Kθ*)ᵀ(K − z)⁻¹(Kθ*) ≈ Σ_j c_j² m D_j/(1 + m D_j)`` with ``c_j² = D_j b_j²`` (from the
-deterministic equivalent ``(D^{1/2}WWᵀD^{1/2} − z)⁻¹ ≈ diag(1/(−z + D_j/(1+δ)))``, ``1/(1+δ) = −z m``), so
-the eigenvalue density is ``Im m(λ+i0)/π`` and the forcing measure ``Σ_k λ_k⟨u_k, θ*⟩² δ_{λ_k}`` has
-density ``Im G(λ+i0)/(πλ)``; ``𝒫* ≈ Σ_j c_j²/(1 + m₀D_j)`` with ``(1/d)Σ_j D_j m₀/(1 + D_j m₀) = 1``
-(``v > d``). Sums over ``j ≤ v`` use the discrete Gauss rule of :mod:`hdlimits.spectra.quadrature`.
-Densities are evaluated at ``z = λ(1 + iε)`` (``smoothing = ε``): a Cauchy smoothing of relative
-width ε of the spectrum, which keeps the mass and moves decay rates by O(ε).
+**Deterministic equivalent** (``method="deterministic"``, large ``v``, ``d``; no d×d matrix;
+docs/scaling.md §3): the Stieltjes transform ``m(z) = (1/d) tr(K − z)⁻¹`` solves
+``m = 1/(−z + (1/d) Σ_j D_j/(1 + D_j m))`` and the target enters through
+``G(z) = (Kθ*)ᵀ(K − z)⁻¹(Kθ*) ≈ Σ_j c_j² m D_j/(1 + m D_j)``, ``c_j² = D_j b_j²``;
+``𝒫* ≈ Σ_j c_j²/(1 + m₀D_j)`` with ``(1/d)Σ_j D_j m₀/(1 + D_j m₀) = 1`` (``v > d``). The spectrum is built by
+:mod:`hdlimits.models.least_squares.plrf_equivalent`: the isolated top eigenvalues (those above a gap) are
+atoms of mass exactly 1 with their forcing, from residues in the ``m``-plane; the bulk below the last gap is
+the Cauchy-smoothed density (:func:`density_nodes`: ``z = λ(1 + iε)`` at ε and 2ε, Richardson-combined),
+normalised so that the exact sum rules hold (mass ``d``, forcing ``θ*ᵀKθ* = 𝒫(0) − 𝒫*``). Sums over
+``j ≤ v`` use discrete Gauss blocks (:mod:`hdlimits.spectra.quadrature`).
 """
 from __future__ import annotations
 

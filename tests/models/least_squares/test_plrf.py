@@ -132,3 +132,27 @@ def test_top_atoms_against_explicit_draws():
     for got, draws in ((lam_det, np.array(lams)), (F_det, np.array(Fs))):
         mean, se = draws.mean(axis=0), draws.std(axis=0, ddof=1) / math.sqrt(8)
         assert np.all(np.abs(got - mean) <= 4 * se + 1e-12), (got, mean, se)
+
+
+@pytest.mark.slow
+def test_deterministic_risk_approaches_the_mean_of_draws_as_d_grows():
+    # SGD at γ_p = 0.1, B = 4 (γ_pBλ_max ≈ 0.4, well inside the edge), v = 4d, t ∈ [0.05, 20]: per draw s the
+    # time-averaged relative gap g_s = mean_t (𝒫_det − 𝒫_s)/𝒫_det, its mean over 8 draws and the standard error
+    # from their spread; the gap must shrink from d = 100 to d = 800 and be within 4 standard errors at d = 800
+    # (numbers in docs/scaling.md §3; ≈ 2 min)
+    t = np.geomspace(0.05, 20, 12)
+    gamma, draws = 0.1, 8
+    gaps = {}
+    for d in (100, 200, 400, 800):
+        det = hd.Problem.plrf(v=4 * d, d=d, alpha=A, beta=BETA, batch=B, method="deterministic")
+        got = det.plrf.paper_loss(hd.predict_risk(det, det.plrf.sgd(gamma), t).risk)
+        g = []
+        for s in range(draws):
+            ex = hd.Problem.plrf(v=4 * d, d=d, alpha=A, beta=BETA, batch=B, method="explicit", seed=s)
+            g.append(np.mean(1 - ex.plrf.paper_loss(hd.predict_risk(ex, ex.plrf.sgd(gamma), t).risk) / got))
+        gaps[d] = (float(np.mean(g)), float(np.std(g, ddof=1) / math.sqrt(draws)))
+    print(gaps)
+    (g_small, _), (g_large, se_large) = gaps[100], gaps[800]
+    assert se_large < 0.02                          # the draws resolve a gap of a few per cent
+    assert abs(g_large) <= 4 * se_large, gaps
+    assert abs(g_large) < abs(g_small), gaps
