@@ -14,6 +14,7 @@ from hdlimits.core import validation as v
 from hdlimits.models.least_squares.diagnostics import critical_lr
 from hdlimits.models.least_squares.problem import Problem
 from hdlimits.optimizers import SGD
+from hdlimits.phase.clip_table import tabulated_system
 from hdlimits.phase.common import (PhaseResult, check_dfs, edges, figure, sweep_kwargs, tail_law,
                                    tail_ticks, write)
 from hdlimits.core.schedules import as_schedule
@@ -50,39 +51,75 @@ def _unclipped(problem):
 
 
 #: relative tolerance of the integrator in the diagram (the library default is 1e-8): the final excess
-#: risks then agree with rtol = 1e-10 to ≲ 1e-6 relative (docs/clipping.md, "Cost of the diagram")
+#: risks then agree with rtol = 1e-10 to ≲ 1e-5 relative (docs/clipping.md, "Cost of the diagram")
 RTOL = 1e-5
 #: log-lr tolerance of the refinement of SGD's best lr (bounded Brent); the risk is flat at its minimum,
 #: so the best risk is found to ~1e-5 relative
 _LOG_LR_TOL = 1e-2
-#: the SGD reference of each tail, computed once per worker process: (token, noise spec) -> (risk, lr)
-_REFERENCE: dict = {}
+#: per worker process and tail: (token, noise spec) -> _Tail (the tail's reduced system, the parameter
+#: slots of its threshold and its SGD reference)
+_TAILS: dict = {}
 
 
 def _final_excess(system, lr, t):
-    """Excess risk at ``t`` of the mode system ``system`` run at the constant lr ``lr`` (inf if diverged).
-    The system is reduced once per (tail, threshold); only its schedule changes with the lr."""
+    """Excess risk at ``t`` of the mode system ``system`` run at the constant lr ``lr`` (inf if diverged:
+    a diverged or failed candidate loses, it never enters as NaN). Reference implementation of
+    :class:`_Runner` (through :func:`solve_modes`)."""
     cur = solve_modes(dataclasses.replace(system, schedule=as_schedule(float(lr))), [0.0, t], rtol=RTOL,
                       store_modes=False)
     x = float(cur.excess_risk[-1])
     return x if cur.status.success and math.isfinite(x) else math.inf
 
 
-def _best_sgd(problem, t, lrs):
-    """SGD's (best excess risk at ``t``, its lr): the grid ``lrs``, then a bounded Brent minimisation in
-    ``log lr`` between the grid neighbours of the best (as :class:`hdlimits.sweeps.BestFinalRisk` with
-    ``refine=True``). SGD is the ``c → ∞`` member of the clipped family (see :func:`clipping`)."""
+class _Runner:
+    """:func:`_final_excess` of one mode system at many constant lrs, calling its compiled integrator
+    directly with the arguments :func:`solve_modes` passes (same ``h0``, tolerances, divergence
+    threshold and step budget, so the same numbers bit for bit); only the lr changes between calls. The
+    integrator's outcome code is read as a status: anything but OK (diverged, failed) gives inf."""
+
+    def __init__(self, system, t):
+        from hdlimits.solvers import integrate as integ
+        from hdlimits.solvers import solve as solve_mod
+        from hdlimits.solvers.specialize import integrator_for
+        if system.param_slots or (system.P0 == 0.0 and system.noise_second_moment == 0.0):
+            raise ValueError("_Runner needs a constant-coefficient system away from the noiseless optimum")
+        self._f = integrator_for(system).integrate
+        self._ok = integ.OK
+        self._t = float(t)
+        self._kmax = float(np.max(system.kappa, initial=0.0))
+        self._head = (system.kappa, system.mass, system.weights, system.D0, float(system.d),
+                      system.curvature_constant, system.curvature_args())
+        P0 = system.P0
+        self._mid = (system.coef_params, system.a_is_constant and system.curvature_state is None,
+                     np.array([0.0, self._t]), np.empty(0), RTOL, 1e-14 * max(P0, 1e-300))
+        self._tail = (solve_mod.divergence_threshold(P0, system.noise_second_moment), solve_mod.MAX_STEPS,
+                      False, 0.0, *system.param_args())
+
+    def __call__(self, lr):
+        kind, spar = as_schedule(float(lr)).numba_args()
+        rate0 = 2.0 * float(lr) * self._kmax
+        h0 = min(1e-3 / rate0 if rate0 > 0 else 1e-3, max(self._t, 1e-12) * 1e-3)
+        P, _, status, _, _, _ = self._f(*self._head, kind, spar, *self._mid, h0, *self._tail)
+        x = 0.5 * float(P[-1])
+        return x if status == self._ok and math.isfinite(x) else math.inf
+
+
+def _best_sgd(system, t, lrs):
+    """SGD's (best excess risk at ``t``, its lr) on its (tabulated) mode system: the grid ``lrs``, then a
+    bounded Brent minimisation in ``log lr`` between the grid neighbours of the best (as
+    :class:`hdlimits.sweeps.BestFinalRisk` with ``refine=True``). SGD is the ``c → ∞`` member of the
+    clipped family (see :func:`clipping`)."""
     from scipy.optimize import minimize_scalar
-    system = reduce(problem, _unclipped(problem), t_max=t)
+    run = _Runner(system, t)
     lrs = np.sort(np.asarray(lrs, dtype=np.float64))
-    vals = [_final_excess(system, lr, t) for lr in lrs]
+    vals = [run(lr) for lr in lrs]
     k = int(np.argmin(vals))
     if not math.isfinite(vals[k]):
         return math.inf, math.nan
     best, lr_best = vals[k], float(lrs[k])
     lo, hi = math.log(lrs[max(k - 1, 0)]), math.log(lrs[min(k + 1, lrs.size - 1)])
     if hi > lo:
-        res = minimize_scalar(lambda x: _final_excess(system, math.exp(x), t), bounds=(lo, hi),
+        res = minimize_scalar(lambda x: run(math.exp(x)), bounds=(lo, hi),
                               method="bounded", options={"xatol": _LOG_LR_TOL})
         if res.fun < best:
             best, lr_best = float(res.fun), math.exp(float(res.x))
@@ -90,12 +127,45 @@ def _best_sgd(problem, t, lrs):
 
 
 @dataclass(frozen=True)
+class _Tail:
+    """What the points of one tail share: the clipped system reduced once (at ``c = _NO_CLIP``), the
+    slots of its parameter array that hold the threshold, and SGD's best (excess risk, lr)."""
+
+    system: object
+    slots: tuple
+    sgd: tuple
+
+    def at(self, c):
+        """``(exact system, tabulated system)`` at the residual threshold ``c`` (the exact one has the
+        engine's quadrature ``a``, ``b``; the same parameters as :func:`reduce` gives)."""
+        par = self.system.coef_params.copy()
+        par[list(self.slots)] = c
+        exact = dataclasses.replace(self.system, coef_params=par)
+        return exact, tabulated_system(exact, c)
+
+
+def _tail(problem, t, sgd_lrs, token):
+    key = (token, problem.noise.spec())
+    if key not in _TAILS:
+        from hdlimits.derivation import derive
+        from hdlimits.derivation.engine import c as c_symbol
+        opt = _unclipped(problem)
+        system = reduce(problem, opt, t_max=t)
+        slots = derive(opt, problem.noise).parameter_slots(c_symbol)
+        sgd = _best_sgd(tabulated_system(system, _NO_CLIP), t, sgd_lrs)
+        _TAILS[key] = _Tail(system, slots, sgd)
+    return _TAILS[key]
+
+
+@dataclass(frozen=True)
 class _ClipVersusSGD:
     """Best clipped excess risk at ``t`` over learning rates ``m·γ_SGD/μ_c(P_ref)`` (``m`` in
     ``multipliers``; ``γ_SGD/μ`` is the compensated lr of the CCC comparison), divided by the best SGD
     excess risk at ``t``; plus CCC and CSC at ``P_ref`` = the best SGD run's final ``eᵀKe``.
-    SGD's best run of each tail (over ``sgd_lrs``, refined) is computed by the first point of the tail
-    that a worker evaluates and kept for the others (``token`` names this diagram)."""
+    SGD's best run of each tail (over ``sgd_lrs``, refined) and the tail's reduced system are computed
+    by the first point of the tail that a worker evaluates and kept for the others (``token`` names
+    this diagram). Each point tabulates ``μ_c``, ``ν_c`` once (:mod:`hdlimits.phase.clip_table`) and
+    solves its learning rates on the tables."""
 
     t: float
     multipliers: tuple
@@ -107,24 +177,23 @@ class _ClipVersusSGD:
     extra: dict = field(default_factory=dict)
 
     def evaluate(self, problem, optimizer, index):
-        key = (self.token, problem.noise.spec())
-        if key not in _REFERENCE:
-            _REFERENCE[key] = _best_sgd(problem, self.t, self.sgd_lrs)
-        sgd_excess, sgd_lr = _REFERENCE[key]
+        tail = _tail(problem, self.t, self.sgd_lrs, self.token)
+        sgd_excess, sgd_lr = tail.sgd
         nan = {k: math.nan for k in self.names}
         if not math.isfinite(sgd_excess):
             return ({**nan, "sgd_best_excess_risk": sgd_excess},
                     PointStatus("diverged", "SGD diverged for every lr"))
         P_ref = 2.0 * sgd_excess
-        # μ_c(P) = a(P) and ν_c(P) = b(P) of the clipped limit (hdlimits.models.least_squares.clipping.mu
-        # / nu compute the same functions; reading them off the mode system avoids re-deriving per call)
-        system = reduce(problem, optimizer, t_max=self.t)
-        mu = float(system.a(P_ref, system.coef_params))
-        nh = float(system.b(P_ref, system.coef_params)) / (P_ref + problem.noise_second_moment)
+        # μ_c(P) = a(P), ν_c(P) = b(P) of the clipped limit, exact (the engine's functions, as
+        # hdlimits.models.least_squares.clipping.mu / nu); the solves use their tables
+        exact, table = tail.at(optimizer.residual_threshold(problem))
+        mu = float(exact.a(P_ref, exact.coef_params))
+        nh = float(exact.b(P_ref, exact.coef_params)) / (P_ref + problem.noise_second_moment)
         best, best_lr = math.inf, math.nan
+        run = _Runner(table, self.t)
         for m in self.multipliers:
             lr = m * sgd_lr / mu
-            x = _final_excess(system, lr, self.t)
+            x = run(lr)
             if x < best:
                 best, best_lr = x, lr
         status = (PointStatus("ok", "ok") if math.isfinite(best)
