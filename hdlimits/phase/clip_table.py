@@ -37,7 +37,7 @@ _HEAD = 3          # x0, dx, number of intervals
 
 def p_range(c, P0, m2):
     """``(P_lo, P_hi)`` of the table of threshold ``c``, initial ``P0`` and noise second moment ``m2``."""
-    scales = [c * c, P0] + ([m2] if math.isfinite(m2) and m2 > 0 else [])
+    scales = [x for x in (c * c, P0, m2) if math.isfinite(x) and x > 0]
     return 1e-6 * min(scales), 1e8 * max(scales)
 
 

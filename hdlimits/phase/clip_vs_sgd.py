@@ -45,8 +45,8 @@ def _clipped(c, problem):
 
 
 def _unclipped(problem):
-    """SGD as the c → ∞ member of the clipped family (same limiting equation, without the finite-d
-    ``γκ/d`` term that the clipped limit does not carry)."""
+    """SGD as the c → ∞ member of the clipped family: the same equations as the clipped points (μ = 1,
+    ν = P + E ε², finite-d term h = 2ν' = 2; ``hd.SGD``'s limit to 1e-13, docs/clipping.md §10)."""
     return _clipped(_NO_CLIP, problem)
 
 
@@ -295,9 +295,9 @@ def clipping(problem=None, thresholds=None, dfs=None, t=10.0, n_lrs=5, out="phas
     For each tail, SGD's best excess risk at time ``t`` (12 learning rates in ``[0.02, 0.95]·γ_c``,
     :func:`hdlimits.critical_lr`, then refined by a bounded minimisation in log lr) is the reference, and
     ``P_ref = eᵀKe`` at its end. SGD is evaluated as the ``c → ∞`` member of the clipped family
-    (``μ = 1``, ``ν = P + E ε²``): the clipped limit omits the finite-d ``γ²κ_i²D_i/d`` term that
-    ``hd.SGD``'s limit keeps, and comparing across the two would bias the ratio (by ≈ 13 % at d = 100,
-    γ = 1 on the default spectrum) rather than measure clipping;
+    (``μ = 1``, ``ν = P + E ε²``, ``h = 2ν' = 2``), so that both sides of the ratio solve the same
+    equations and share the same tabulation (it equals ``hd.SGD``'s limit to 1e-13, docs/clipping.md
+    §10);
     for each (threshold, tail) clipped SGD is run at ``n_lrs`` learning rates ``m·γ_SGD/μ_c(P_ref)``,
     ``m ∈ [1/3, 3]`` log-spaced (``n_lrs = 1``: ``m = 1``, the compensated lr of the paper's CCC), and the
     best is kept. Colour: ``log2`` of the ratio (blue: clipping better). Drawn: the contour
@@ -306,8 +306,11 @@ def clipping(problem=None, thresholds=None, dfs=None, t=10.0, n_lrs=5, out="phas
     ``resolution``: number of thresholds and of tails (``resolution − 1`` Student-t df log-spaced in
     [2.2, 32] plus the Gaussian) when ``thresholds``/``dfs`` are not given (default 24 × 8). Beyond
     df ≈ 40 the Student-t law is within a few % of the Gaussian row.
-    Cost: the Student-t family is derived once (each df only recomputes quadrature nodes), each point is
-    reduced once and solved at ``rtol = 1e-5`` (:data:`RTOL`; docs/clipping.md, "Cost of the diagram").
+    Cost: the Student-t family is derived once (each df only recomputes quadrature nodes), each tail is
+    reduced once, each point tabulates ``μ_c``, ``ν_c`` once on a log-P grid
+    (:mod:`hdlimits.phase.clip_table`, interpolation error ≤ 1e-6) and its learning rates are solved on
+    the tables at ``rtol = 1e-5`` (:data:`RTOL`): excess risks within 1e-5 of ``predict_risk`` at
+    ``rtol = 1e-10`` (docs/clipping.md, "Cost of the diagram").
     :func:`compute` and :func:`draw` do the two halves.
     """
     result = compute(problem, thresholds, dfs, t, n_lrs, resolution=resolution, d=d, alpha=alpha,
