@@ -91,3 +91,9 @@ def test_runner_equals_solve_modes():
     g_c = hd.critical_lr(p, hd.SGD(lr=1.0), finite_d=True)
     assert clip_vs_sgd._final_excess(unclipped, 3 * g_c, 5.0) == math.inf
     assert clip_vs_sgd._Runner(unclipped, 5.0)(3 * g_c) == math.inf
+
+
+def test_p_range_uses_the_positive_scales():
+    # P0 = 0 (start at the optimum) and an infinite noise moment do not enter the range
+    assert clip_table.p_range(1.0, 0.0, math.inf) == pytest.approx((1e-6, 1e8))
+    assert clip_table.p_range(0.1, 4.0, 0.25) == pytest.approx((1e-8, 4e8))
