@@ -31,7 +31,7 @@ def phase(alpha, beta) -> str:
     """The phase of (α, β) (docs/scaling.md §5): Ia (2β < 1, α > ½), Ib (2β < 1, ¼ < α < ½,
     2(α+β) > 1), Ic (2β > 1, α < ¼), II (2α > 1, 2β > 1, β < α), III (2α > 1, β > α), IV (2β > 1,
     ¼ < α < ½; IVa/IVb not separated here), or "none" (2(α+β) ≤ 1: the target is not learnable)."""
-    a, b = float(alpha), float(beta)
+    a, b = v.real("alpha", alpha), v.real("beta", beta)
     if 2 * (a + b) <= 1:
         return "none"
     if 2 * b < 1:
@@ -48,7 +48,7 @@ def phase(alpha, beta) -> str:
 def theory_exponents(alpha, beta):
     """``(ξ, η)`` with ``d* ∝ f^ξ``, ``𝒫* ∝ f^{−η}`` in phases Ia, II, III (docs/scaling.md §5), else
     ``(None, None)``."""
-    a, b = float(alpha), float(beta)
+    a, b = v.real("alpha", alpha), v.real("beta", beta)
     p = phase(a, b)
     if p == "Ia":
         return 1 / (2 * a + 1), (2 * a + 2 * b - 1) / (2 * a + 1)
@@ -82,14 +82,14 @@ def loss_vs_compute(alpha, beta, d, flops, batch: int = 1, v_ratio: float = 4.0,
     from hdlimits.predict import predict_risk
     alpha = v.real("alpha", alpha, low=0.0, low_open=True)
     beta = v.real("beta", beta)
-    ds = np.unique(np.round(np.atleast_1d(np.asarray(d, dtype=np.float64))).astype(np.int64))
-    fl = np.sort(np.atleast_1d(np.asarray(flops, dtype=np.float64)))
+    ds = np.unique(np.round(np.atleast_1d(v.vector("d", np.atleast_1d(d), positive=True))).astype(np.int64))
+    fl = np.sort(v.vector("flops", np.atleast_1d(flops), positive=True))
     if ds.size < 2 or np.any(ds < 4):
         raise ValueError("d must hold at least two sizes ≥ 4")
-    if np.any(~np.isfinite(fl)) or np.any(fl <= 0):
-        raise ValueError("flops must be positive finite numbers")
     batch = v.integer("batch", batch, low=1)
     v_ratio = v.real("v_ratio", v_ratio, low=1.0, low_open=True)
+    if lr is not None:
+        lr = v.positive("lr", lr)
     loss = np.full((ds.size, fl.size), np.nan)
     lrs, methods = np.empty(ds.size), []
     for i, di in enumerate(ds):
@@ -155,6 +155,11 @@ def compute_optimal(alpha, beta, flops=None, d=None, curves: ScalingCurves | Non
     """The frontier from :func:`loss_vs_compute` (given as ``curves`` or computed on ``d × flops``):
     for each f the minimum over d of log 𝒫, refined by a parabola in log d through the three grid points
     around it; only interior minima enter the fits."""
+    alpha = v.real("alpha", alpha, low=0.0, low_open=True)
+    beta = v.real("beta", beta)
+    if curves is not None and not isinstance(curves, ScalingCurves):
+        raise ValueError(f"curves must be a ScalingCurves (from loss_vs_compute) or None, got "
+                         f"{type(curves).__name__}")
     if curves is None:
         if d is None:
             d = np.geomspace(16, 512, 11)

@@ -45,6 +45,7 @@ import math
 import numpy as np
 import sympy as sp
 
+from hdlimits.core import validation as v
 from hdlimits.solvers.modes import StateCurvature
 
 __all__ = ["residual_curvature", "norm_curvature", "clipped_h_gaussian", "clipped_h_symbolic",
@@ -58,10 +59,9 @@ def residual_curvature() -> StateCurvature:
 
 def norm_curvature(trace: float, d: int) -> StateCurvature:
     """``H = 2 b'(P) γ² + γ (2d/T)(a(P) − b'(P))``: a residual update whose threshold or normalisation
-    uses ``‖x‖`` (clipped and normalized SGD, ``T = tr K``)."""
-    T = float(trace)
-    if not (T > 0 and math.isfinite(T)):
-        raise ValueError(f"trace must be in (0, inf), got {T}")
+    uses ``‖x‖`` (clipped and normalized SGD, ``T = tr K`` > 0, dimension ``d`` ≥ 1)."""
+    T = v.positive("trace", trace)
+    d = v.integer("d", d, low=1)
     g = 2.0 * float(d) / T
     return StateCurvature(b_slope=2.0, drift_a=g, drift_b=-g)
 
@@ -81,32 +81,51 @@ def clipped_h_symbolic():
 
 def clipped_h_gaussian(P, c, sigma):
     """``h(P) = 2(2Φ(z) − 1) − 4zφ(z)``, ``z = c/√(P + σ²)``: clipping at residual threshold ``c`` with
-    Gaussian noise of standard deviation ``σ`` (vectorised over ``P``)."""
+    Gaussian noise of standard deviation ``σ`` (vectorised over ``P``; ``P`` ≥ 0 finite, ``c`` > 0 finite,
+    ``σ`` ≥ 0, ``P + σ²`` > 0)."""
     from scipy.special import erf
-    P = np.asarray(P, dtype=np.float64)
+    c = v.positive("c", c)
+    sigma = v.nonnegative("sigma", sigma)
+    try:
+        P = np.asarray(P, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("P must be real numbers in [0, inf)") from None
+    if not np.all(np.isfinite(P)) or np.any(P < 0):
+        raise ValueError("P must be real numbers in [0, inf)")
+    if sigma == 0.0 and np.any(P == 0):
+        raise ValueError("P must be > 0 when sigma = 0 (h is undefined at P + σ² = 0)")
     z = c / np.sqrt(P + sigma * sigma)
     return 2.0 * erf(z / math.sqrt(2.0)) - 4.0 * z * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
 
 
 def h_from_b(b, params, P) -> float:
-    """``2 b'(P)`` of a compiled ``b(P, c)`` by central differences (what the integrators evaluate)."""
+    """``2 b'(P)`` of a compiled ``b(P, c)`` by central differences (what the integrators evaluate),
+    ``P`` > 0."""
+    P = v.positive("P", P)
     e = 1e-4 * P
     return float((b(P + e, params) - b(P - e, params)) / e)
 
 
 def second_moment_coefficient(psi, noise, P, n=1_000_000, seed=0):
     """Monte Carlo of the defining expectation ``h = E[(s²/P − 1) ψ(s − ε)²]/P``, ``s ~ N(0, P)``:
-    ``(mean, standard error)`` over ``n`` samples; ``psi`` a vectorised numpy function."""
-    rng = np.random.default_rng(seed)
+    ``(mean, standard error)`` over ``n`` ≥ 2 samples (``P`` > 0); ``psi`` a vectorised numpy function."""
+    P = v.positive("P", P)
+    n = v.integer("n", n, low=2)
+    rng = np.random.default_rng(v.seed("seed", seed))
     s = math.sqrt(P) * rng.standard_normal(n)
     eps = np.asarray(noise.sample(rng, n), dtype=np.float64)
-    v = (s * s / P - 1.0) * psi(s - eps) ** 2 / P
-    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(n))
+    vals = (s * s / P - 1.0) * psi(s - eps) ** 2 / P
+    return float(vals.mean()), float(vals.std(ddof=1) / math.sqrt(n))
 
 
 def sign_drift_excess(rho) -> np.ndarray:
     """Relative error of the sign limit's linear drift per coordinate (``ε = 0``):
-    ``arcsin(ρ)/ρ − 1`` (≈ ρ²/6), ``ρ = √λ_j e_j/√P`` the correlation of ``x_j`` with ``r``."""
-    rho = np.asarray(rho, dtype=np.float64)
+    ``arcsin(ρ)/ρ − 1`` (≈ ρ²/6), ``ρ = √λ_j e_j/√P`` the correlation of ``x_j`` with ``r`` (in [−1, 1])."""
+    try:
+        rho = np.asarray(rho, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("rho must be correlations in [-1, 1]") from None
+    if not np.all(np.abs(rho) <= 1.0):               # also refuses NaN
+        raise ValueError("rho must be correlations in [-1, 1]")
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(rho == 0, 0.0, np.arcsin(rho) / np.where(rho == 0, 1.0, rho) - 1.0)

@@ -28,23 +28,48 @@ import math
 import numba as nb
 import numpy as np
 
+from hdlimits.core import validation as v
+
 __all__ = ["DX", "p_range", "tabulate", "table_a", "table_b", "tabulated_system"]
 
 #: grid spacing in log P
 DX = 0.15
+#: most intervals a table may have (its size is 8 numbers per interval)
+MAX_INTERVALS = 10 ** 6
 _HEAD = 3          # x0, dx, number of intervals
 
 
 def p_range(c, P0, m2):
-    """``(P_lo, P_hi)`` of the table of threshold ``c``, initial ``P0`` and noise second moment ``m2``."""
+    """``(P_lo, P_hi)`` of the table of threshold ``c``, initial ``P0`` and noise second moment ``m2``: six
+    decades below the smallest and eight above the largest of the scales ``c², P0, m2`` that are finite
+    and > 0 (each in [0, inf]; at least one must count)."""
+    vals = []
+    for name, x in (("c", c), ("P0", P0), ("m2", m2)):
+        if not (isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))):
+            raise ValueError(f"{name} must be a real number in [0, inf], got {x!r}")
+        x = float(x)
+        if math.isnan(x) or x < 0:
+            raise ValueError(f"{name} must lie in [0, inf], got {x!r}")
+        vals.append(x)
+    c, P0, m2 = vals
     scales = [x for x in (c * c, P0, m2) if math.isfinite(x) and x > 0]
+    if not scales:
+        raise ValueError(f"p_range needs one of c², P0, m2 finite and > 0, got c = {c!r}, P0 = {P0!r}, "
+                         f"m2 = {m2!r}")
     return 1e-6 * min(scales), 1e8 * max(scales)
 
 
 def tabulate(fa, fb, par, P_lo, P_hi, dx=DX) -> np.ndarray:
     """The parameter array of :func:`table_a` / :func:`table_b`: the cubic Hermite interpolants of
-    ``log fa(P, par)``, ``log fb(P, par)`` in ``log P`` on ``[P_lo, P_hi]`` (spacing ``≤ dx``)."""
+    ``log fa(P, par)``, ``log fb(P, par)`` in ``log P`` on ``[P_lo, P_hi]`` (``0 < P_lo < P_hi`` finite;
+    spacing ``≤ dx``, ``dx > 0``, at most :data:`MAX_INTERVALS` intervals)."""
+    P_lo = v.positive("P_lo", P_lo)
+    P_hi = v.real("P_hi", P_hi, low=P_lo, low_open=True)
+    dx = v.positive("dx", dx)
     x0, x1 = math.log(P_lo), math.log(P_hi)
+    if (x1 - x0) / dx > MAX_INTERVALS:
+        raise ValueError(f"dx must be ≥ {(x1 - x0) / MAX_INTERVALS:g} here (at most {MAX_INTERVALS} intervals on "
+                         f"[P_lo, P_hi]), got {dx!r}")
     m = max(int(math.ceil((x1 - x0) / dx)), 4)
     h = (x1 - x0) / m
     P = np.exp(np.linspace(x0, x1, m + 1)).tolist()
@@ -111,8 +136,13 @@ def table_b(P, cp):
 
 def tabulated_system(system, c, dx=DX):
     """The clipped mode system ``system`` (:func:`hdlimits.reductions.reduce` of a constant residual
-    threshold ``c``) with its ``a``, ``b`` replaced by tables (same curvature, modes and schedule)."""
+    threshold ``c`` > 0) with its ``a``, ``b`` replaced by tables (same curvature, modes and schedule)."""
     import dataclasses
+    from hdlimits.solvers.modes import ModeSystem
+    if not isinstance(system, ModeSystem):
+        raise ValueError(f"system must be a ModeSystem (hdlimits.reductions.reduce of clipped SGD), got "
+                         f"{type(system).__name__}")
+    c = v.positive("c", c)
     if system.param_slots:
         raise ValueError("tabulated_system needs a constant threshold (no coefficient schedule)")
     lo, hi = p_range(c, system.P0, system.noise_second_moment)

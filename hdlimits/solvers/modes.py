@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hdlimits.core.schedules import Schedule, evaluate
+from hdlimits.core import validation as _validation
 
 __all__ = ["ModeSystem", "StateCurvature"]
 
@@ -58,14 +59,7 @@ class StateCurvature:
 
     def __post_init__(self):
         for name in ("b_slope", "func_weight", "drift_a", "drift_b", "a_weight", "constant"):
-            x = getattr(self, name)
-            try:
-                x = float(x)
-            except (TypeError, ValueError):
-                raise ValueError(f"{name} must be a finite real number, got {x!r}") from None
-            if not np.isfinite(x):
-                raise ValueError(f"{name} must be a finite real number, got {x}")
-            object.__setattr__(self, name, x)
+            object.__setattr__(self, name, _validation.real(name, getattr(self, name)))
         if self.func is not None and getattr(self.func, "py_func", None) is None:
             raise ValueError(f"func must be a numba-compiled function f(P, c), got {self.func!r}")
         if self.func_weight != 0.0 and self.func is None:

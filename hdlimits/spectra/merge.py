@@ -28,6 +28,8 @@ import math
 import numba as nb
 import numpy as np
 
+from hdlimits.core import validation as v
+
 __all__ = ["measure_gauss", "merge_system"]
 
 # above this many (eigenvalue, test function) pairs the family is not stored: each bin's exact sums are
@@ -43,11 +45,13 @@ def measure_gauss(x, mu, q: int):
     Returns ``(nodes, weights)``; points with ``mu_j = 0`` are dropped."""
     x = np.ascontiguousarray(x, dtype=np.float64)
     mu = np.ascontiguousarray(mu, dtype=np.float64)
-    q = int(q)
-    if q < 1:
-        raise ValueError(f"q must be an integer ≥ 1, got {q}")
+    q = v.integer("q", q, low=1)
     if x.shape != mu.shape or x.ndim != 1:
         raise ValueError("x and mu must be 1-d arrays of the same length")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(mu))):
+        raise ValueError("x and mu must contain only finite values")
+    if np.any(mu < 0):
+        raise ValueError(f"mu must be ≥ 0 entrywise (a measure; range [0, inf)), min is {float(mu.min()):g}")
     nodes, weights = np.zeros(q), np.zeros(q)
     work = np.empty((q, max(x.size, 1)))
     _gauss_rule(x, mu, 0, x.size, q, nodes, weights, work)
@@ -342,7 +346,13 @@ def _greedy_bins(k, ratio):
 def merge_system(system, merge_rtol: float, t_max: float, q: int = 3, ratio: float | None = None):
     """A :class:`~hdlimits.solvers.modes.ModeSystem` with the same risk to ``merge_rtol`` on ``[0, t_max]``
     (see the module doc); returns ``(merged, info)`` with ``info = {"modes": n, "merged_modes": …,
-    "test_error": measured relative error on the test family, "bins": …}``."""
+    "test_error": measured relative error on the test family, "bins": …}``. Ranges: ``merge_rtol`` in
+    [1e-14, 0.1], ``t_max`` > 0, ``q`` ≥ 1 Gauss nodes per bin, ``ratio`` > 1 (initial bin width)."""
+    merge_rtol = v.real("merge_rtol", merge_rtol, low=1e-14, high=0.1)
+    t_max = v.positive("t_max", t_max)
+    q = v.integer("q", q, low=1)
+    if ratio is not None:
+        ratio = v.real("ratio", ratio, low=1.0, low_open=True)
     if ratio is None:     # initial bins: Gauss error ∝ (width)^(2q), refined below where it is not enough
         ratio = 1.0 + 2.0 * merge_rtol ** (1.0 / (2 * q))
     if not system.a_is_constant:

@@ -97,3 +97,28 @@ def test_p_range_uses_the_positive_scales():
     # P0 = 0 (start at the optimum) and an infinite noise moment do not enter the range
     assert clip_table.p_range(1.0, 0.0, math.inf) == pytest.approx((1e-6, 1e8))
     assert clip_table.p_range(0.1, 4.0, 0.25) == pytest.approx((1e-8, 4e8))
+
+
+def test_bad_table_arguments_name_the_parameter():
+    """Before: p_range(nan, nan, nan) failed in min() of an empty list, tabulate(dx=0) with
+    ZeroDivisionError, P_lo > P_hi gave a table with a negative spacing, a tiny dx a 100 GiB allocation."""
+    for args, name in [((math.nan, 1.0, 1.0), "c"), ((1.0, -1.0, 1.0), "P0"), ((1.0, 1.0, "1"), "m2"),
+                       ((0.0, 0.0, math.inf), "one of")]:
+        with pytest.raises(ValueError, match=name):
+            clip_table.p_range(*args)
+
+    def f(P, par):
+        return 1.0 / (1.0 + P)
+
+    par = np.zeros(1)
+    for args, name in [((1e3, 1e-3), "P_hi"), ((0.0, 1.0), "P_lo"), ((1e-3, math.inf), "P_hi"),
+                       ((1e-3, 1e3, 0.0), "dx"), ((1e-3, 1e3, -0.1), "dx"), ((1e-3, 1e3, 1e-9), "dx must be ≥")]:
+        with pytest.raises(ValueError, match=name):
+            clip_table.tabulate(f, f, par, *args)
+    p = _problem(4.0)
+    system = reduce(p, hd.ClippedSGD(lr=1.0, clip=math.sqrt(p.trace)), t_max=10.0)
+    for c in (0.0, math.nan, "1"):
+        with pytest.raises(ValueError, match="c must"):
+            clip_table.tabulated_system(system, c)
+    with pytest.raises(ValueError, match="system must be a ModeSystem"):
+        clip_table.tabulated_system("x", 1.0)

@@ -71,3 +71,28 @@ def test_compute_optimal_exponent_of_phase_two_at_large_d():
     fr = scaling.compute_optimal(1.0, 0.75, flops=np.geomspace(1e5, 1e11, 25), d=np.geomspace(64, 65536, 11))
     assert fr.interior.sum() >= 15
     assert abs(fr.d_exponent - 0.75 / 1.75) <= 3 * fr.d_exponent_se
+
+
+def test_bad_inputs_name_the_parameter():
+    """No sweep runs: each call fails in its argument checks."""
+    for kw, name in [({"d": [8, float("nan")]}, "d"), ({"d": ["a", 16]}, "d"), ({"d": [[8, 16]]}, "d"),
+                     ({"flops": []}, "flops"), ({"flops": ["x"]}, "flops"), ({"flops": [-1.0]}, "flops"),
+                     ({"lr": "0.1"}, "lr"), ({"lr": float("nan")}, "lr")]:
+        args = {"d": [8, 16], "flops": [1e3], **kw}
+        with pytest.raises(ValueError, match=name):
+            scaling.loss_vs_compute(1.0, 0.5, **args)
+    # lr was converted to hdlimits units before its check: the message showed -1.0223844035860146
+    with pytest.raises(ValueError, match=r"lr must lie in \(0, inf\), got -1.0$"):
+        scaling.loss_vs_compute(1.0, 0.5, d=[8, 16], flops=[1e3], lr=-1.0)
+    curves = scaling.ScalingCurves(1.0, 0.3, np.array([4.0, 8.0]), np.array([1e3]), np.ones((2, 1)), 1,
+                                   np.ones(2))
+    for a, b, name in [(float("nan"), 0.5, "alpha"), (-1.0, 0.5, "alpha"), (1.0, math.inf, "beta")]:
+        with pytest.raises(ValueError, match=name):
+            scaling.compute_optimal(a, b, curves=curves)
+    for a, b, name in [(float("nan"), 0.5, "alpha"), (1.0, math.inf, "beta")]:
+        with pytest.raises(ValueError, match=name):
+            scaling.phase(a, b)
+    with pytest.raises(ValueError, match="curves"):
+        scaling.compute_optimal(1.0, 0.5, curves="x")
+    with pytest.raises(ValueError, match="alpha"):
+        scaling.theory_exponents("1", 0.5)

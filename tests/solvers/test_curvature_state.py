@@ -71,6 +71,7 @@ def test_p_dependent_coefficient_matches_solve_ivp(state):
 
 
 @pytest.mark.parametrize("kwargs, word", [({"b_slope": "x"}, "b_slope"), ({"drift_a": np.inf}, "drift_a"),
+                                          ({"a_weight": "1.0"}, "a_weight"), ({"constant": None}, "constant"),
                                           ({"func_weight": 1.0}, "func"), ({"func": len}, "func")])
 def test_bad_state_curvature(kwargs, word):
     with pytest.raises(ValueError, match=word):

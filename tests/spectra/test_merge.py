@@ -119,3 +119,19 @@ def test_one_initial_bin_is_refined_to_the_same_guarantee(system):
         exact = _family(system.kappa, system.mass * system.kappa * D0, tau, rate)
         got = _family(out.kappa, out.mass * out.kappa * D0m, tau, rate)
         assert np.max(np.abs(got / exact - 1)) <= 1e-9 / 2      # as in the test above
+
+
+def test_bad_merge_arguments_name_the_parameter():
+    """Before: merge_rtol = NaN, t_max < 0 and ratio < 1 were accepted, q = 0 divided by zero, q = 2.5
+    became 2, a NaN point or a negative mass went into the Gauss rule."""
+    system = reduce(hd.Problem.power_law(d=50, alpha=1.0, beta=1.0), hd.SGD(lr=0.5), t_max=10.0)
+    for kw, name in [({"merge_rtol": float("nan")}, "merge_rtol"), ({"merge_rtol": -1.0}, "merge_rtol"),
+                     ({"t_max": -1.0}, "t_max"), ({"t_max": float("nan")}, "t_max"), ({"q": 0}, "q"),
+                     ({"q": 2.5}, "q"), ({"ratio": 0.5}, "ratio"), ({"ratio": float("nan")}, "ratio")]:
+        args = {"merge_rtol": 1e-6, "t_max": 10.0, **kw}
+        with pytest.raises(ValueError, match=name):
+            merge_system(system, **args)
+    for x, mu, q, name in [([1.0, np.nan], [1.0, 1.0], 2, "finite"), ([1.0, 2.0], [1.0, -1.0], 2, "mu"),
+                           ([1.0, 2.0], [1.0, 1.0], 1.5, "q")]:
+        with pytest.raises(ValueError, match=name):
+            measure_gauss(np.array(x), np.array(mu), q)

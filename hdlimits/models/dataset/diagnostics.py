@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hdlimits.core import validation as v
+
 __all__ = ["DatasetCriticalLR", "critical_lr", "perron_root", "fourth_moments", "edge"]
 
 
@@ -52,11 +54,25 @@ def _active(problem):
 
 
 _ROW_BLOCK = 4096
+_MOMENTS = ("data", "gaussian")
+
+
+def _check_moments(moments):
+    if moments not in _MOMENTS:
+        raise ValueError(f"moments must be one of {list(_MOMENTS)}, got {moments!r}")
+
+
+def _check_C(C, p):
+    C = np.asarray(C, dtype=np.float64)
+    if C.shape != (p, p) or not np.all(np.isfinite(C)):
+        raise ValueError(f"C must be a finite {p}×{p} matrix (the modes with λ > 0), got shape {C.shape}")
+    return C
 
 
 def fourth_moments(problem, moments="data"):
     """``C_ij = E[z_i² z_j²]`` over the modes with λ > 0 (``"gaussian"``: ``λλᵀ + 2 diag λ²``). The data's
     ``C`` (O(n d²)) is computed once per problem and kept; treat the returned array as read-only."""
+    _check_moments(moments)
     lam = np.asarray(problem.eigenvalues)[_active(problem)]
     if moments == "gaussian":
         return np.outer(lam, lam) + np.diag(2.0 * lam * lam)
@@ -77,10 +93,13 @@ _fourth = fourth_moments
 
 def perron_root(problem, lr: float, batch: int = 1, moments: str = "data", C=None) -> float:
     """``ρ(A(γ))`` of the module docstring (largest eigenvalue of the symmetric non-negative A), over the
-    modes with λ > 0."""
+    modes with λ > 0 (``lr`` ≥ 0, ``batch`` ≥ 1; ``C`` defaults to :func:`fourth_moments`)."""
+    lr = v.nonnegative("lr", lr)
+    batch = v.integer("batch", batch, low=1)
+    _check_moments(moments)
     lam = np.asarray(problem.eigenvalues)[_active(problem)]
     d = problem.d
-    C = _fourth(problem, moments) if C is None else C
+    C = _fourth(problem, moments) if C is None else _check_C(C, lam.size)
     x = lr * lam / d
     A = (lr * lr / (d * d * batch)) * C
     A[np.diag_indices(lam.size)] += 1.0 - 2.0 * x + (1.0 - 1.0 / batch) * x * x
@@ -91,8 +110,12 @@ def perron_root(problem, lr: float, batch: int = 1, moments: str = "data", C=Non
 
 
 def edge(problem, batch, C, cap):
-    """``min(2d/λ_max(Λ^{−1/2}HΛ^{−1/2}), cap)`` (module docstring) for the fourth moments ``C``."""
+    """``min(2d/λ_max(Λ^{−1/2}HΛ^{−1/2}), cap)`` (module docstring) for the fourth moments ``C`` (p × p over
+    the modes with λ > 0), batch ``batch`` ≥ 1 and ``cap`` > 0."""
+    batch = v.integer("batch", batch, low=1)
+    cap = v.positive("cap", cap)
     lam = np.asarray(problem.eigenvalues)[_active(problem)]
+    C = _check_C(C, lam.size)
     r = 1.0 / np.sqrt(lam)
     M = (C * r[:, None]) * r[None, :] / batch
     M[np.diag_indices(lam.size)] += (1.0 - 1.0 / batch) * lam
@@ -112,6 +135,8 @@ def critical_lr(problem, optimizer, finite_d: bool = True) -> DatasetCriticalLR:
     if type(optimizer) is not SGD:
         raise ValueError("critical_lr on a dataset problem covers hd.SGD(lr, batch), got "
                          f"{type(optimizer).__name__}")
+    if not isinstance(finite_d, (bool, np.bool_)):
+        raise ValueError(f"finite_d must be True or False, got {finite_d!r}")
     B = int(optimizer.batch)
     lam = np.asarray(problem.eigenvalues)
     d = problem.d

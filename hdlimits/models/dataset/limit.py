@@ -42,6 +42,8 @@ _METHODS = ("auto", "propagator", "recursion", "exact")
 # the exact second-moment recursion costs ~4 n d² flops per step; refuse beyond this many flops in all
 _EXACT_WORK = 2e12
 _CHUNK = 4096
+# steps are int64 and t = k/d must be exact in float64: at most 2⁵³ steps
+_MAX_STEPS = 2.0 ** 53
 
 
 class DataMomentSystem:
@@ -285,10 +287,15 @@ def predict_dataset(problem, optimizer, t, moments: str = "data", closure: str =
         raise ValueError("method='propagator' needs a constant lr (its step matrix is fixed); use "
                          "method='recursion' for a schedule")
     rtol = v.positive("rtol", rtol)
+    if store_modes not in (None, True, False):
+        raise ValueError(f"store_modes must be None, True or False, got {store_modes!r}")
     if method == "exact" and moments != "data":
         raise ValueError("method='exact' evolves the data's own second moment: use moments='data'")
     t = check_times(t)
     d = problem.d
+    if float(t[-1]) * d > _MAX_STEPS:
+        raise ValueError(f"t must lie in [0, {_MAX_STEPS / d:g}] here (at most 2^53 steps at d = {d}), got "
+                         f"t = {float(t[-1]):g}")
     steps_out, t_rec = _record_grid(t, d)
     if method == "auto":
         method = "propagator" if constant and _propagator_pays(problem, steps_out) else "recursion"

@@ -32,6 +32,8 @@ import math
 import numba as nb
 import numpy as np
 
+from hdlimits.core import validation as v
+
 __all__ = ["propagate", "step_matrix", "power_sums"]
 
 _DEG = 4
@@ -98,10 +100,23 @@ def _power_sums(sigma, L, norm, deg, out):
 
 
 def power_sums(sigma, L, norm=None, deg=_DEG):
-    """``(S, σ^L)`` with ``S[i, m] = Σ_{l<L} σ_i^{L−1−l} (l/norm)^m`` (``norm`` defaults to ``L``)."""
-    sigma = np.ascontiguousarray(np.maximum(np.asarray(sigma, dtype=np.float64), 0.0))
+    """``(S, σ^L)`` with ``S[i, m] = Σ_{l<L} σ_i^{L−1−l} (l/norm)^m`` for ``m ≤ deg`` (``norm`` > 0 defaults
+    to ``L``; ``L`` ≥ 0 steps). ``sigma``: finite eigenvalues of the PSD step matrix; values below 0 (rounding)
+    are taken as 0."""
+    try:
+        sigma = np.asarray(sigma, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("sigma must be a 1-D array of finite real numbers") from None
+    if sigma.ndim != 1 or not np.all(np.isfinite(sigma)):
+        raise ValueError(f"sigma must be a 1-D array of finite real numbers, got shape {sigma.shape}")
+    sigma = np.ascontiguousarray(np.maximum(sigma, 0.0))
+    L = v.integer("L", L, low=0)
+    norm = float(L) if norm is None else v.positive("norm", norm)
+    if norm == 0.0:                      # L = 0: an empty sum, the normalisation is irrelevant
+        norm = 1.0
+    deg = v.integer("deg", deg, low=0)
     out = np.empty((sigma.size, deg + 2))
-    _power_sums(sigma, int(L), float(L if norm is None else norm), int(deg), out)
+    _power_sums(sigma, L, norm, deg, out)
     return out[:, :deg + 1], out[:, deg + 1]
 
 
@@ -118,8 +133,19 @@ def propagate(A, forcing, ebar0, rho, lam, steps_out, D0, thr, rtol, atol, store
 
     ``forcing(ebar)`` returns ``f`` (length of ``lam``). Returns ``(P, modes, k_div, info)`` with
     ``P_k = λᵀD_k``, ``modes`` the D's at the outputs (or None) and ``k_div`` the first step with
-    ``P > thr`` (−1 if none).
+    ``P > thr`` (−1 if none). ``rtol`` > 0 and ``atol`` ≥ 0 bound the interpolation error of ``P``.
     """
+    rtol = v.positive("rtol", rtol)
+    atol = v.nonnegative("atol", atol)
+    p = np.asarray(lam).size
+    if np.shape(A) != (p, p):
+        raise ValueError(f"A must be {p}×{p} (the length of lam), got shape {np.shape(A)}")
+    for name, arr in (("ebar0", ebar0), ("rho", rho), ("D0", D0)):
+        if np.shape(arr) != (p,):
+            raise ValueError(f"{name} must have length {p} (the length of lam), got shape {np.shape(arr)}")
+    steps_out = np.asarray(steps_out)
+    if steps_out.ndim != 1 or steps_out.size == 0 or np.any(steps_out < 0) or np.any(np.diff(steps_out) < 0):
+        raise ValueError("steps_out must be a non-empty 1-D non-decreasing array of steps ≥ 0")
     sigma, V = np.linalg.eigh(0.5 * (A + A.T))
     sigma = np.maximum(sigma, 0.0)              # A is PSD; clear rounding below zero
     ell = V.T @ lam

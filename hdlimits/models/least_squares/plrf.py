@@ -210,6 +210,8 @@ def plrf_problem(v_dim, d, alpha, beta, batch=1, method="auto", seed=0, smoothin
     alpha = v.real("alpha", alpha, low=0.0, low_open=True)
     beta = v.real("beta", beta)
     batch = v.integer("batch", batch, low=1)
+    smoothing = v.positive("smoothing", smoothing)
+    rtol = v.real("rtol", rtol, low=0.0, high=1.0, low_open=True, high_open=True)
     if method not in ("auto", "explicit", "deterministic"):
         raise ValueError(f"method must be 'auto', 'explicit' or 'deterministic', got {method!r}")
     if method == "auto":

@@ -35,6 +35,7 @@ import math
 import numba as nb
 import numpy as np
 
+from hdlimits.core import validation as v
 from hdlimits.spectra.quadrature import discrete_gauss
 
 __all__ = ["index_rule", "isolated_count", "atoms", "equivalent_nodes"]
@@ -45,6 +46,9 @@ _CONTOUR = 32          # trapezoidal points per circle (error ≈ 2^−32)
 def index_rule(v_dim, exact, n=12):
     """Nodes ``x`` and weights ``w`` with ``Σ_{j≤v} g(j) ≈ Σ w_i g(x_i)``: the indices ``1..exact`` exactly,
     beyond that discrete Gauss blocks (``n`` nodes) of sizes growing by √2 (``docs/spectra.md §2``)."""
+    v_dim = v.integer("v_dim", v_dim, low=1)
+    exact = v.integer("exact", exact, low=0)
+    n = v.integer("n", n, low=1)
     exact = int(min(exact, v_dim))
     xs, ws = [np.arange(1, exact + 1, dtype=np.float64)], [np.ones(exact)]
     a = exact + 1
@@ -80,6 +84,16 @@ def _sums(m, Dx, w, c2w, inv_d):
     return z, zp, g
 
 
+def _setting(d, alpha, x, w):
+    """Checked ``(d, α, x, w)``: ``d`` ≥ 1, ``α`` > 0, nodes ``x`` ≥ 1 and weights ``w`` > 0 of equal length
+    (from :func:`index_rule`)."""
+    d = v.integer("d", d, low=1)
+    alpha = v.real("alpha", alpha, low=0.0, low_open=True)
+    x = v.vector("x", x, positive=True)
+    w = v.vector("w", w, size=x.size, positive=True, size_name="the length of x")
+    return d, alpha, x, w
+
+
 def _poles(alpha, jmax):
     j = np.arange(1, jmax + 2, dtype=np.float64)
     return -j ** (2 * alpha)                       # −1/D_j, j = 1..jmax+1
@@ -88,7 +102,11 @@ def _poles(alpha, jmax):
 def isolated_count(d, alpha, x, w, jmax, grid=64):
     """The number ``J`` of leading isolated eigenvalues: ``j ≤ J`` has a gap below it, i.e. ``z'(m) > 0``
     somewhere between the poles ``−1/D_{j+1}`` and ``−1/D_j``; also returns the gap points ``λ_cut[j]``
-    (the value of ``z`` where ``z'`` is largest in each interval, inside the gap)."""
+    (the value of ``z`` where ``z'`` is largest in each interval, inside the gap). ``jmax`` ≥ 1 intervals,
+    ``grid`` ≥ 1 points in each."""
+    d, alpha, x, w = _setting(d, alpha, x, w)
+    jmax = v.integer("jmax", jmax, low=1)
+    grid = v.integer("grid", grid, low=1)
     Dx = x ** (-2 * alpha)
     p = _poles(alpha, jmax)
     u = (np.arange(grid) + 0.5) / grid
@@ -112,7 +130,12 @@ def isolated_count(d, alpha, x, w, jmax, grid=64):
 
 def atoms(d, alpha, beta, x, w, J, n_contour=_CONTOUR):
     """Mass, mean eigenvalue and forcing ``ν_j`` of the isolated eigenvalues ``j = 1..J`` (module doc),
-    from the trapezoidal rule on circles around the poles ``−1/D_j`` of the ``m``-plane."""
+    from the trapezoidal rule on circles around the poles ``−1/D_j`` of the ``m``-plane (``J`` ≥ 0,
+    ``n_contour`` ≥ 1 points per circle)."""
+    d, alpha, x, w = _setting(d, alpha, x, w)
+    beta = v.real("beta", beta)
+    J = v.integer("J", J, low=0)
+    n_contour = v.integer("n_contour", n_contour, low=1)
     if J == 0:
         return np.zeros(0), np.zeros(0), np.zeros(0)
     Dx = x ** (-2 * alpha)
@@ -143,8 +166,19 @@ def equivalent_nodes(v_dim, d, alpha, beta, target, smoothing=1e-2, rtol=1e-8, p
     ``plrf.density_nodes`` (smoothing ε, Gauss panels of width ``panel`` in ``log λ``) normalised to mass
     ``d − J`` and forcing ``target − Σ ν_j`` (module doc). ``info``: ``atoms`` (J), ``lam_cut``, the raw
     bulk factors ``bulk_mass_factor``, ``bulk_forcing_factor`` and ``target_mass_error`` (relative error of
-    the total forcing before normalisation)."""
+    the total forcing before normalisation). Ranges: ``v_dim > d ≥ 1``, ``α > 0``, ``target > 0``,
+    ``smoothing > 0``, ``rtol`` in (0, 1), ``panel > 0``."""
     from hdlimits.models.least_squares.plrf import density_nodes
+    v_dim = v.integer("v_dim", v_dim, low=2)
+    d = v.integer("d", d, low=1)
+    if v_dim <= d:
+        raise ValueError(f"v_dim must exceed d, got v_dim = {v_dim}, d = {d}")
+    alpha = v.real("alpha", alpha, low=0.0, low_open=True)
+    beta = v.real("beta", beta)
+    target = v.positive("target", target)
+    smoothing = v.positive("smoothing", smoothing)
+    rtol = v.real("rtol", rtol, low=0.0, high=1.0, low_open=True, high_open=True)
+    panel = v.positive("panel", panel)
     jmax = int(min(v_dim - 1, d - 1, math.ceil(alpha * math.sqrt(d)) + 8))
     x, w = index_rule(v_dim, 2 * jmax + 64)
     J, cuts = isolated_count(d, alpha, x, w, jmax) if jmax > 0 else (0, np.zeros(0))

@@ -102,3 +102,58 @@ def test_closure_with_fewer_rows_than_features():
     sim = hd.simulate(prob, opt, t, runs=256, seed=5, progress=False)
     z = np.abs(limit.excess_risk[1:] - sim.excess_risk[1:]) / sim.excess_risk_stderr[1:]
     assert np.all(z <= 3.3), (z, limit.excess_risk, sim.excess_risk)      # Bonferroni 0.004 over 4 times
+
+
+# ---------------------------------------------------------------- bad inputs (audit)
+def test_bad_inputs_of_the_dataset_diagnostics_name_the_parameter():
+    from hdlimits.models.dataset.diagnostics import critical_lr, edge, fourth_moments
+    X, y = _toy(n=60, d=6)
+    prob = hd.Problem.from_dataset(X, y)
+    C = fourth_moments(prob)
+    for kw, name in [({"lr": float("nan")}, "lr"), ({"lr": -1.0}, "lr"), ({"lr": "0.5"}, "lr"),
+                     ({"lr": 0.5, "batch": 0}, "batch"), ({"lr": 0.5, "batch": 1.5}, "batch"),
+                     ({"lr": 0.5, "moments": "foo"}, "moments"), ({"lr": 0.5, "C": np.ones((2, 2))}, "C")]:
+        with pytest.raises(ValueError, match=name):
+            perron_root(prob, **kw)
+    with pytest.raises(ValueError, match=r"lr must lie in \[0, inf\), got -1.0$"):
+        perron_root(prob, -1.0)
+    with pytest.raises(ValueError, match="moments"):
+        fourth_moments(prob, "foo")
+    for args, name in [((0, C, 10.0), "batch"), ((1, C, float("nan")), "cap"), ((1, C, -1.0), "cap"),
+                       ((1, np.ones((2, 2)), 10.0), "C")]:
+        with pytest.raises(ValueError, match=name):
+            edge(prob, *args)
+    with pytest.raises(ValueError, match="finite_d"):
+        critical_lr(prob, hd.SGD(lr=0.5), finite_d="x")
+
+
+def test_bad_inputs_of_power_sums_and_predict_dataset():
+    s = np.array([0.5])
+    for kw, name in [({"sigma": np.array([np.nan])}, "sigma"), ({"sigma": np.ones((2, 2))}, "sigma"),
+                     ({"L": -3}, "L"), ({"L": 2.5}, "L"), ({"L": "5"}, "L"), ({"norm": 0.0}, "norm"),
+                     ({"norm": float("nan")}, "norm"), ({"deg": -1}, "deg")]:
+        args = {"sigma": s, "L": 5, **kw}
+        with pytest.raises(ValueError, match=name):
+            power_sums(**args)
+    S, sL = power_sums(s, 0)                    # zero steps: the empty sum and σ⁰ = 1
+    assert np.all(S == 0.0) and sL[0] == 1.0
+    X, y = _toy(n=60, d=6)
+    prob = hd.Problem.from_dataset(X, y)
+    with pytest.raises(ValueError, match="t must lie in"):      # t·d overflowed int64 before
+        predict_dataset(prob, hd.SGD(lr=0.5), [1e30])
+    with pytest.raises(ValueError, match="store_modes"):
+        predict_dataset(prob, hd.SGD(lr=0.5), [0.0, 1.0], store_modes="yes")
+
+
+def test_bad_inputs_of_propagate():
+    from hdlimits.models.dataset.propagator import propagate
+    lam = np.array([1.0, 0.5])
+    good = dict(A=0.5 * np.eye(2), forcing=lambda e: np.zeros(2), ebar0=np.ones(2), rho=np.full(2, 0.9),
+                lam=lam, steps_out=np.array([0, 10]), D0=np.ones(2), thr=1e9, rtol=1e-8, atol=0.0,
+                store_modes=False)
+    P, _, k_div, _ = propagate(**good)
+    assert P[1] == pytest.approx(0.5 ** 10 * 1.5, rel=1e-12) and k_div == -1
+    for kw, name in [({"rtol": 0.0}, "rtol"), ({"atol": -1.0}, "atol"), ({"A": np.eye(3)}, "A"),
+                     ({"D0": np.ones(3)}, "D0"), ({"steps_out": np.array([5, 2])}, "steps_out")]:
+        with pytest.raises(ValueError, match=name):
+            propagate(**{**good, **kw})

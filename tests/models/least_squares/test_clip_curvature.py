@@ -157,3 +157,26 @@ def test_h_of_p_is_the_finite_d_term_of_residual_clipping():
         gaps[k] = (g.mean(), g.std(ddof=1) / math.sqrt(runs))
     assert gaps["0"][0] < -4 * gaps["0"][1]
     assert abs(gaps["h"][0]) < abs(gaps["0"][0]) / 4, gaps
+
+
+def test_bad_inputs_name_the_parameter():
+    """Before: norm_curvature took d = 0 or NaN, clipped_h_gaussian returned NaN for c = 0 or P < −σ²,
+    h_from_b returned NaN at P = 0, sign_drift_excess NaN for |ρ| > 1."""
+    for args, name in [((0.0, 10), "trace"), ((5.0, 0), "d"), ((5.0, float("nan")), "d"), (("5", 10), "trace")]:
+        with pytest.raises(ValueError, match=name):
+            cv.norm_curvature(*args)
+    for args, name in [((1.0, 0.0, 0.3), "c"), ((1.0, float("inf"), 0.3), "c"), ((1.0, 1.0, -0.3), "sigma"),
+                       ((-1.0, 1.0, 0.3), "P"), ((float("nan"), 1.0, 0.3), "P"), ((0.0, 1.0, 0.0), "P")]:
+        with pytest.raises(ValueError, match=name):
+            cv.clipped_h_gaussian(*args)
+    with pytest.raises(ValueError, match="P"):
+        cv.h_from_b(None, None, 0.0)
+    for kw, name in [({"P": -1.0}, "P"), ({"n": 1}, "n"), ({"seed": -1}, "seed")]:
+        args = {"psi": np.abs, "noise": hd.noise.gaussian(0.1), "P": 1.0, "n": 10, **kw}
+        with pytest.raises(ValueError, match=name):
+            cv.second_moment_coefficient(**args)
+    m, se = cv.second_moment_coefficient(lambda r: r, hd.noise.gaussian(0.0), 1.0, n=4000, seed=1)
+    assert abs(m - 2.0) < 5 * se                       # ψ(r) = r: h = 2b' = 2 (SGD)
+    for rho in (1.5, float("nan")):
+        with pytest.raises(ValueError, match="rho"):
+            cv.sign_drift_excess([0.1, rho])

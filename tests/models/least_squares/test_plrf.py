@@ -156,3 +156,31 @@ def test_deterministic_risk_approaches_the_mean_of_draws_as_d_grows():
     assert se_large < 0.02                          # the draws resolve a gap of a few per cent
     assert abs(g_large) <= 4 * se_large, gaps
     assert abs(g_large) < abs(g_small), gaps
+
+
+def test_bad_inputs_name_the_parameter():
+    """smoothing and rtol were unchecked (NaN: ZeroDivisionError, rtol = -1 accepted); the public
+    functions of plrf_equivalent failed with ZeroDivisionError or numpy messages."""
+    from hdlimits.models.least_squares import plrf_equivalent as pe
+    for kw, name in [({"smoothing": float("nan")}, "smoothing"), ({"smoothing": -1.0}, "smoothing"),
+                     ({"rtol": -1.0}, "rtol"), ({"rtol": "x"}, "rtol")]:
+        with pytest.raises(ValueError, match=name):
+            hd.Problem.plrf(v=40, d=10, alpha=A, beta=BETA, method="deterministic", **kw)
+    with pytest.raises(ValueError, match="exact"):
+        pe.index_rule(10, -1)
+    with pytest.raises(ValueError, match="v_dim"):
+        pe.index_rule(float("nan"), 5)
+    x, w = pe.index_rule(40, 20)
+    for args, name in [((0, 1.0, x, w, 5), "d"), ((10, float("nan"), x, w, 5), "alpha"),
+                       ((10, 1.0, x, w[:3], 5), "w"), ((10, 1.0, x, w, 0), "jmax")]:
+        with pytest.raises(ValueError, match=name):
+            pe.isolated_count(*args)
+    for args, name in [((10, 1.0, float("nan"), x, w, 2), "beta"), ((10, -1.0, 0.5, x, w, 2), "alpha"),
+                       ((10, 1.0, 0.5, x, w, -1), "J"), ((10, 1.0, 0.5, x, w, 2, 0), "n_contour")]:
+        with pytest.raises(ValueError, match=name):
+            pe.atoms(*args)
+    for args, name in [((40, 10, 1.0, 0.5, -1.0), "target"), ((40, 10, 1.0, 0.5, float("nan")), "target"),
+                       ((10, 40, 1.0, 0.5, 0.1), "v_dim must exceed d"),
+                       ((40, 10, 1.0, 0.5, 0.1, 1e-2, 1e-8, 0.0), "panel")]:
+        with pytest.raises(ValueError, match=name):
+            pe.equivalent_nodes(*args)
