@@ -35,6 +35,8 @@ def _row(claim, measured, passed, **extra):
 
 
 def _paper_recursion(K, theta, pstar, gamma, batch, steps):
+    """The paper's expected-loss recursion in its own units (sum over the batch, loss without ½):
+    ρ ← (1 − 2γBλ + γ²B(B+1)λ²)ρ + γ²Bλ·𝒫, 𝒫 = λᵀρ + 𝒫* (docs/scaling.md §1, §6)."""
     lam, U = np.linalg.eigh(K)
     rho = (U.T @ theta) ** 2
     out, k = [], 0

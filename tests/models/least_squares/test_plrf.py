@@ -7,23 +7,9 @@ import pytest
 
 import hdlimits as hd
 from hdlimits.models.least_squares import plrf
+from paper_checks.scaling import _paper_recursion     # the paper's recursion in its units (docs/scaling.md §6)
 
 V, D, A, BETA, B, G = 400, 100, 0.8, 0.6, 4, 0.3      # C12 (docs/scaling.md §6)
-
-
-def _paper_recursion(K, theta, pstar, gamma, batch, steps):
-    """§6.2 of the notes, written in the paper's units: ρ ← (1 − 2γBλ + γ²B(B+1)λ²)ρ + γ²Bλ·𝒫."""
-    lam, U = np.linalg.eigh(K)
-    rho = (U.T @ theta) ** 2
-    out, k = [], 0
-    for s in steps:
-        while k < s:
-            P = float(lam @ rho) + pstar
-            rho = (1 - 2 * gamma * batch * lam + gamma ** 2 * batch * (batch + 1) * lam ** 2) * rho \
-                + gamma ** 2 * batch * lam * P
-            k += 1
-        out.append(float(lam @ rho) + pstar)
-    return np.array(out)
 
 
 def test_exact_reduction_matches_the_papers_recursion():
