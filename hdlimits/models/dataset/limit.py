@@ -20,9 +20,12 @@ drops the mean's off-diagonal part (``M ≈ diag(D)``). For Gaussian data both r
 recursion. ``method="exact"`` evolves the full ``M`` (no closure; O(n d²) per step, small d only) — the
 reference that measures the closure's error without Monte Carlo noise.
 
-Solver: the recursion itself, step by step (it *is* the expected per-step dynamics, so there is no
-integrator error); per step O(n d) through ``C = (Z∘Z)ᵀ(Z∘Z)/n`` applied as two products with ``Z∘Z``
-(never forming C; the mean term needs ``Zē`` anyway). Time ``t = k/d`` (docs/conventions.md §3).
+Solvers (docs/datasets.md §3): ``method="recursion"`` — the recursion itself, step by step (it *is* the
+expected per-step dynamics, so there is no integrator error), O(n d) per step through one pass over the
+rows (:func:`row_forcing`; neither ``Z∘Z`` nor ``C`` is formed); ``method="propagator"`` — for a constant
+lr, the same recursion with its linear part propagated exactly in the eigenbasis of the step matrix
+(:mod:`hdlimits.models.dataset.propagator`); ``"auto"`` chooses by cost. Time ``t = k/d``
+(docs/conventions.md §3).
 """
 from __future__ import annotations
 
