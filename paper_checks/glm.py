@@ -241,16 +241,16 @@ def logistic(fast, outdir, ax):
                 f"risk {theory.risk[0]:.4f} → {theory.risk[-1]:.4f} at t = 8; {cmp.verdict_text()}", ok)
 
 
-def _phase_retrieval_problem(d, seed=5):
-    """λ uniform on [0.2, 2], x*ᵀKx* = 1, student 0.6·x* + g with gᵀKg = 0.53 K-orthogonal to x*:
-    a = 0.89, b = 1, c = 0.6; noise 0.1."""
+def _phase_retrieval_problem(d, seed=5, spread=0.53):
+    """λ uniform on [0.2, 2], x*ᵀKx* = 1, student 0.6·x* + g with gᵀKg = ``spread`` K-orthogonal to x*
+    (default: a = 0.89, b = 1, c = 0.6); noise 0.1."""
     rng = np.random.default_rng(seed)
     lam = np.linspace(0.2, 2.0, d)
     xs = rng.standard_normal(d)
     xs /= np.sqrt(np.sum(lam * xs * xs))
     g = rng.standard_normal(d)
     g -= xs * np.sum(lam * g * xs)
-    g *= np.sqrt(0.53 / np.sum(lam * g * g))
+    g *= np.sqrt(spread / np.sum(lam * g * g))
     return hd.Problem.from_spectrum(lam, teacher=xs, initial=0.6 * xs + g, model=hd.models.phase_retrieval(),
                                     noise=hd.noise.gaussian(0.1))
 

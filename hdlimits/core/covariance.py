@@ -6,7 +6,7 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["EigenCovariance", "check_basis"]
+__all__ = ["EigenCovariance", "QuadraticRisk", "check_basis"]
 
 
 def check_basis(basis, d: int) -> np.ndarray:
@@ -68,3 +68,18 @@ class EigenCovariance:
         """``Uᵀ·vec`` (a vector, or a matrix whose rows are the coordinates)."""
         vec = np.asarray(vec, dtype=np.float64)
         return vec if self.basis is None else self.basis.T @ vec
+
+
+class QuadraticRisk(EigenCovariance):
+    """Mixin for least-squares problems (Gaussian and dataset): the excess risk is ``½eᵀKe`` of the error
+    ``e = θ − θ*`` (docs/conventions.md); needs ``initial_error`` as well."""
+
+    def excess_of(self, e) -> float:
+        """eᵀKe for an error vector (or the rows of a 2-D array)."""
+        c = self.eigen_coordinates(np.asarray(e).T).T
+        return np.einsum("...j,j,...j->...", c, self.eigenvalues, c)
+
+    @property
+    def initial_excess_risk(self) -> float:
+        """½ e_0ᵀ K e_0."""
+        return 0.5 * float(self.excess_of(self.initial_error))

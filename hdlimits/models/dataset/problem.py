@@ -24,6 +24,7 @@ import numpy as np
 
 from hdlimits.core import noise as noise_mod
 from hdlimits.core import validation as v
+from hdlimits.core.covariance import QuadraticRisk
 
 __all__ = ["DatasetProblem", "MAX_D", "MAX_N"]
 
@@ -49,7 +50,7 @@ def _check_size(n, d):
 
 
 @dataclass(frozen=True, eq=False)
-class DatasetProblem:
+class DatasetProblem(QuadraticRisk):
     """Rows ``X`` (n × d) with labels ``y``; SGD samples rows uniformly with replacement.
 
     Attributes
@@ -214,17 +215,7 @@ class DatasetProblem:
         return self.residual_second_moment + float(self.noise.second_moment)
 
     # -------------------------------------------------------------------- risks
-    def eigen_coordinates(self, vec) -> np.ndarray:
-        return self.basis.T @ np.asarray(vec, dtype=np.float64)
-
-    def excess_of(self, e) -> float:
-        """eᵀKe for an error vector (or the rows of a 2-D array)."""
-        c = self.eigen_coordinates(np.asarray(e).T).T
-        return np.einsum("...j,j,...j->...", c, self.eigenvalues, c)
-
-    @property
-    def initial_excess_risk(self) -> float:
-        return 0.5 * float(self.excess_of(self.initial_error))
+    # eigen_coordinates (from EigenCovariance), excess_of and initial_excess_risk come from QuadraticRisk
 
     def empirical_risk(self, theta) -> float:
         """``½ mean_r (x_rᵀθ − y_r)²`` computed from the rows (plus ``½E ξ²`` with fresh noise)."""

@@ -68,7 +68,26 @@ def _output_factor(optimizer, m):
     return np.ascontiguousarray(a)
 
 
-class _Setup:
+class OverlapRisk:
+    """The overlaps ``B = WᵀKW`` and the exact risk ``h(B)`` of simulated weights ``W`` (d × k), shared by
+    the GLM simulators (needs ``problem``, ``lam`` and ``expectations`` on the instance)."""
+
+    def overlaps_of(self, W) -> np.ndarray:
+        """``B`` from the eigen-coordinates ``C = UᵀW``: ``B = Σ_i λ_i C_iᵀC_i`` (symmetrised)."""
+        C = self.problem.eigen_coordinates(W)
+        G = np.sqrt(self.lam)[:, None] * C
+        B = G.T @ G
+        return 0.5 * (B + B.T)
+
+    def risk(self, B) -> float:
+        """``h(B)`` (docs/glm.md); ``inf`` for non-finite overlaps or risk (a diverged run)."""
+        if not np.all(np.isfinite(B)):
+            return np.inf
+        h = float(self.expectations.evaluate(B)[0])
+        return h if np.isfinite(h) else np.inf
+
+
+class _Setup(OverlapRisk):
     """Everything a run needs, computed once per simulation."""
 
     def __init__(self, problem: GLMProblem, optimizer, data: str):
@@ -105,17 +124,8 @@ class _Setup:
         self.W0 = np.ascontiguousarray(problem.weights().T)
 
     def overlaps(self, Wt) -> np.ndarray:
-        """``B = WᵀKW`` from the eigen-coordinates ``C = UᵀW``: ``B = Σ_i λ_i C_iᵀC_i`` (symmetric)."""
-        C = self.problem.eigen_coordinates(Wt.T)
-        G = np.sqrt(self.lam)[:, None] * C
-        B = G.T @ G
-        return 0.5 * (B + B.T)
-
-    def risk(self, B) -> float:
-        if not np.all(np.isfinite(B)):
-            return np.inf
-        h = float(self.expectations.evaluate(B)[0])
-        return h if np.isfinite(h) else np.inf
+        """``B = WᵀKW`` of the kernels' layout ``Wt = Wᵀ`` (k × d)."""
+        return self.overlaps_of(Wt.T)
 
 
 class _XiLaw:

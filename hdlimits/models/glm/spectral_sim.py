@@ -27,6 +27,7 @@ from hdlimits.core.results import SimulationResult
 from hdlimits.core.schedules import lr_values
 from hdlimits.core.status import Status
 from hdlimits.models.glm.problem import GLMProblem
+from hdlimits.models.glm.simulate import OverlapRisk
 from hdlimits.norms import newton_schulz
 from hdlimits.optimizers.spectral import SpectralSGD
 from hdlimits.sim.progress import Progress
@@ -57,7 +58,7 @@ def polar_factor(G: np.ndarray) -> np.ndarray:
     return G @ ((Qk / np.sqrt(w[keep])) @ Qk.T)
 
 
-class _Setup:
+class _Setup(OverlapRisk):
     def __init__(self, problem: GLMProblem, optimizer: SpectralSGD, data: str):
         self.problem = problem
         self.d, self.m, self.k = problem.d, problem.m, problem.k
@@ -78,16 +79,7 @@ class _Setup:
         self.steps_per_block = max(1, _BLOCK_FLOATS // (self.d * self.batch))
 
     def overlaps(self, W) -> np.ndarray:
-        C = self.problem.eigen_coordinates(W)
-        G = self.sqrt_lam[:, None] * C
-        B = G.T @ G
-        return 0.5 * (B + B.T)
-
-    def risk(self, B) -> float:
-        if not np.all(np.isfinite(B)):
-            return np.inf
-        h = float(self.expectations.evaluate(B)[0])
-        return h if np.isfinite(h) else np.inf
+        return self.overlaps_of(W)
 
     def samples(self, rng, n) -> np.ndarray:
         if self.rademacher:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hdlimits.core import validation as v
-from hdlimits.core.covariance import EigenCovariance, check_basis
+from hdlimits.core.covariance import QuadraticRisk, check_basis
 from hdlimits.core import noise as noise_mod
 
 __all__ = ["Problem", "power_law_profile"]
@@ -32,7 +32,7 @@ def power_law_profile(d: int, alpha: float, beta: float, size: float):
 
 
 @dataclass(frozen=True, eq=False)
-class Problem(EigenCovariance):
+class Problem(QuadraticRisk):
     """Data ``x ~ N(0, K)``, labels ``y = ⟨x, θ*⟩ + ε``; risk ``R = ½(eᵀKe + E ε²)``.
 
     Attributes
@@ -220,17 +220,7 @@ class Problem(EigenCovariance):
 
     # -------------------------------------------------------------------- derived quantities
     # d, is_diagonal, trace, noise_second_moment, covariance, covariance_sqrt, diagonal and
-    # eigen_coordinates come from EigenCovariance
-
-    def excess_of(self, e) -> float:
-        """eᵀKe for an error vector (or rows of a 2-D array)."""
-        c = self.eigen_coordinates(np.asarray(e).T).T
-        return np.einsum("...j,j,...j->...", c, self.eigenvalues, c)
-
-    @property
-    def initial_excess_risk(self) -> float:
-        """½ e_0ᵀ K e_0."""
-        return 0.5 * float(self.excess_of(self.initial_error))
+    # eigen_coordinates come from EigenCovariance; excess_of and initial_excess_risk from QuadraticRisk
 
     def describe(self) -> dict:
         lam = self.eigenvalues

@@ -12,6 +12,7 @@ import hdlimits as hd
 from hdlimits.reductions import reduce
 from hdlimits.solvers.blocks_solve import solve_blocks
 from paper_checks.glm import _NaiveJ, _c5_problem, _c14_problem as _c14   # the paper check's builders
+from paper_checks.glm import _phase_retrieval_problem
 
 
 def _relu_problem(d, seed=0, whiten_dense=False):
@@ -113,16 +114,8 @@ def test_logistic_limit_matches_monte_carlo():
 
 # ------------------------------------------------------------------ phase retrieval: the gap shrinks
 def _phase(d, seed=0):
-    rng = np.random.default_rng(seed)
-    lam = np.linspace(0.2, 2.0, d)
-    xs = rng.standard_normal(d)
-    xs /= np.sqrt(np.sum(lam * xs * xs))
-    g = rng.standard_normal(d)
-    g -= xs * np.sum(lam * g * xs)
-    g *= np.sqrt(0.6 / np.sum(lam * g * g))
-    x0 = 0.6 * xs + g            # macroscopic overlap B_12 = 0.6 with the teacher
-    return hd.Problem.from_spectrum(lam, teacher=xs, initial=x0, model=hd.models.phase_retrieval(),
-                                    noise=hd.noise.gaussian(0.1))
+    """The paper check's phase-retrieval problem with gᵀKg = 0.6 (macroscopic overlap B_12 = 0.6)."""
+    return _phase_retrieval_problem(d, seed=seed, spread=0.6)
 
 
 def test_phase_retrieval_from_a_macroscopic_overlap_matches_monte_carlo():
